@@ -1,0 +1,12 @@
+"""Settings: the platform's (settings_base) and one component module per area."""
+
+from config.settings_base import *  # noqa: F403
+from config.components.ai import *  # noqa: F403
+from config.components.integrations import *  # noqa: F403
+from config.components.themes import *  # noqa: F403
+from config.components.roadmap import *  # noqa: F403
+from config.components.warmup import *  # noqa: F403
+from config.components.reports import *  # noqa: F403
+from config.components.competitors import *  # noqa: F403
+from config.components.ops import *  # noqa: F403
+from config.components.realtime import *  # noqa: F403

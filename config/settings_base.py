@@ -1,0 +1,223 @@
+"""Settings, read from the environment only (django-environ).
+
+Every setting is listed in the README. A value that does not parse raises
+ImproperlyConfigured at start-up rather than being guessed at. A secret may
+also come from a file named by `<NAME>_FILE` (for container secrets).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+
+def secret(name: str, default: str = "") -> str:
+    """A secret from NAME, or from the file NAME_FILE points at."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc}") from exc
+    return env.str(name, default=default)
+
+
+def positive_int(name: str, default: int) -> int:
+    value = env.int(name, default=default)
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} must be >= 0, got {value}")
+    return value
+
+
+def positive_float(name: str, default: float) -> float:
+    value = env.float(name, default=default)
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} must be >= 0, got {value}")
+    return value
+
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = secret("SECRET_KEY", default="dev-insecure-plinth-jobs-key-change-me")
+if not DEBUG and SECRET_KEY.startswith("dev-insecure") and env.bool("REQUIRE_SECRET_KEY", False):
+    raise ImproperlyConfigured("SECRET_KEY must be set when REQUIRE_SECRET_KEY is true")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    # Before the project's apps: their tasks register on its app when it is ready.
+    "procrastinate.contrib.django",
+    "jobs",
+    "jobs.ai",
+    "jobs.integrations",
+    "themes",
+    "roadmap",
+    "warmup",
+    "reports",
+    "competitors",
+    "ops",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+# With no DATABASE_URL: the project-local cluster that scripts/devdb.py runs
+# on a unix socket inside the checkout (`make run` and `make test` start it).
+LOCAL_PG_SOCKET_DIR = BASE_DIR / ".pg" / "run"
+if os.environ.get("DATABASE_URL") or os.environ.get("DATABASE_URL_FILE"):
+    DATABASES = {"default": env.db_url_config(secret("DATABASE_URL"))}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": "plinth",
+            "USER": "plinth",
+            "HOST": str(LOCAL_PG_SOCKET_DIR),
+            "PORT": "5432",
+        }
+    }
+if env.str("DATABASE_NAME", default=""):
+    # Overrides the database name of either form (tests point worker processes
+    # at the test database with it).
+    DATABASES["default"]["NAME"] = env.str("DATABASE_NAME")
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...)")
+DATABASES["default"]["CONN_MAX_AGE"] = positive_int("CONN_MAX_AGE", 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str("TEST_DATABASE_NAME", "test_plinth")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at start-up when it is missing
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+LOGIN_URL = "/admin/login/"
+
+# --- API ------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "jobs.api.pagination.BoundedLimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "jobs.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "jobs.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Plinth Jobs API",
+    "DESCRIPTION": "Long AI jobs run in the background on Postgres alone.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = positive_int("MAX_REQUEST_BYTES", 1_048_576)
+
+# --- Procrastinate ----------------------------------------------------------
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": positive_int("WORKER_CONCURRENCY", 4),
+    "abort_job_polling_interval": positive_float("WORKER_ABORT_POLL_SECONDS", 1.0),
+    "fetch_job_polling_interval": positive_float("WORKER_POLL_SECONDS", 5.0),
+    "shutdown_graceful_timeout": positive_float("WORKER_SHUTDOWN_GRACEFUL_SECONDS", 30.0),
+    "update_heartbeat_interval": positive_float("WORKER_HEARTBEAT_SECONDS", 10.0),
+    "stalled_worker_timeout": positive_float("WORKER_STALLED_SECONDS", 30.0),
+}
+
+# --- Job platform -----------------------------------------------------------
+JOBS = {
+    # Admission limits on active (pending or running) jobs users start.
+    "LIMIT_PER_ORG": positive_int("JOBS_LIMIT_PER_ORG", 5),
+    "LIMIT_PER_USER": positive_int("JOBS_LIMIT_PER_USER", 3),
+    "LIMIT_PER_DECISION": positive_int("JOBS_LIMIT_PER_DECISION", 2),
+    "LIMIT_RETRY_AFTER_SECONDS": positive_int("JOBS_LIMIT_RETRY_AFTER_SECONDS", 10),
+    # Retries: back-off = base * 2 ** (attempt - 1) seconds.
+    "DEFAULT_MAX_RETRIES": positive_int("JOBS_DEFAULT_MAX_RETRIES", 3),
+    "RETRY_BASE_SECONDS": positive_float("JOBS_RETRY_BASE_SECONDS", 2.0),
+    # Expiry and rescue.
+    "PENDING_EXPIRY_SECONDS": positive_int("JOBS_PENDING_EXPIRY_SECONDS", 300),
+    "DEFAULT_MAX_DURATION_SECONDS": positive_int("JOBS_DEFAULT_MAX_DURATION_SECONDS", 600),
+    "STALLED_WORKER_SECONDS": positive_float("JOBS_STALLED_WORKER_SECONDS", 60.0),
+    # Retention.
+    "RETENTION_COMPLETED_DAYS": positive_int("JOBS_RETENTION_COMPLETED_DAYS", 30),
+    "RETENTION_FAILED_DAYS": positive_int("JOBS_RETENTION_FAILED_DAYS", 7),
+    "PRUNE_BATCH_SIZE": positive_int("JOBS_PRUNE_BATCH_SIZE", 5000),
+    # Polling hint for job types that do not set their own.
+    "DEFAULT_POLL_INTERVAL_MS": positive_int("JOBS_DEFAULT_POLL_INTERVAL_MS", 2000),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "procrastinate": {"level": env.str("PROCRASTINATE_LOG_LEVEL", "WARNING")},
+    },
+}

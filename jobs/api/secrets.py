@@ -1,0 +1,49 @@
+"""Shared-secret headers for internal job endpoints (X-Internal-Secret, X-Job-Secret, ...).
+
+The header must equal the setting, compared in constant time
+(`hmac.compare_digest`). An unset secret disables the endpoint (503): it
+never opens it. A missing or wrong header is 401.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from django.conf import settings
+from rest_framework.exceptions import APIException
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+
+class SecretRequired(APIException):
+    # A plain 401: DRF would turn AuthenticationFailed into 403 on a view
+    # without authenticators.
+    status_code = 401
+    default_code = "secret_required"
+
+
+class EndpointDisabled(APIException):
+    status_code = 503
+    default_code = "endpoint_disabled"
+
+
+def secret_matches(request: Request, *, header: str, setting: str) -> bool:
+    """Raise EndpointDisabled when the setting is empty; whether the header matches it."""
+    expected = getattr(settings, setting, "") or ""
+    if not expected:
+        raise EndpointDisabled(f"This endpoint is disabled: {setting} is not set.")
+    given = request.headers.get(header, "")
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+class SharedSecret(BasePermission):
+    """Subclass with `header` and `setting`; use with `authentication_classes = []`."""
+
+    header = ""
+    setting = ""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not secret_matches(request, header=self.header, setting=self.setting):
+            raise SecretRequired(f"Missing or wrong {self.header} header.")
+        return True

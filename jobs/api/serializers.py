@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from jobs import registry
+from jobs.errors import UnknownJobType
+from jobs.models import Job, JobEvent
+
+
+class JobCreateSerializer(serializers.Serializer):
+    type = serializers.CharField(max_length=64)
+    input = serializers.JSONField(required=False, default=dict)
+    decision_id = serializers.UUIDField(required=False, allow_null=True)
+    organization_id = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="Which of your organizations; defaults to your first one.",
+    )
+
+    def validate_type(self, value: str) -> str:
+        if value not in registry.public_type_names():
+            known = ", ".join(registry.public_type_names())
+            raise serializers.ValidationError(f"Unknown job type {value!r}. Known types: {known}.")
+        return value
+
+    def validate_input(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return value
+
+
+class JobCreatedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    poll_url = serializers.CharField()
+
+
+class JobSerializer(serializers.ModelSerializer):
+    organization_id = serializers.UUIDField(read_only=True)
+    poll_interval_ms = serializers.SerializerMethodField()
+    poll_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "type",
+            "status",
+            "progress",
+            "status_message",
+            "input",
+            "output",
+            "error",
+            "error_kind",
+            "attempts",
+            "max_attempts",
+            "organization_id",
+            "decision_id",
+            "scope",
+            "source",
+            "created_at",
+            "started_at",
+            "completed_at",
+            "updated_at",
+            "cancel_requested_at",
+            "poll_interval_ms",
+            "poll_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_poll_interval_ms(self, job: Job) -> int:
+        try:
+            return registry.get(job.type).poll_interval
+        except UnknownJobType:
+            return int(settings.JOBS["DEFAULT_POLL_INTERVAL_MS"])
+
+    @extend_schema_field(serializers.CharField())
+    def get_poll_url(self, job: Job) -> str:
+        return f"/api/jobs/{job.id}"
+
+
+class JobEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JobEvent
+        fields = ["id", "kind", "from_status", "to_status", "progress", "message", "created_at"]
+        read_only_fields = fields
+
+
+class JobTypeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    poll_interval_ms = serializers.IntegerField(source="poll_interval")
+    max_duration_seconds = serializers.IntegerField(source="max_duration")
+    typical_duration = serializers.CharField()
+    max_retries = serializers.IntegerField(source="retries")

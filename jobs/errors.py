@@ -1,0 +1,81 @@
+"""Exceptions a job handler raises to say how it failed.
+
+The platform maps every exception to an error kind (see `registry.ERROR_POLICIES`),
+and the kind decides whether the job is retried. Handlers raise these for
+failures they understand; anything else is classified by `registry.classify`.
+"""
+
+from __future__ import annotations
+
+from jobs.models import ErrorKind
+
+
+class JobError(Exception):
+    """Base of the errors a handler raises on purpose."""
+
+    kind: str = ErrorKind.PERMANENT
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class RetryableJobError(JobError):
+    """A passing fault: a timeout, a dropped connection, a 5xx."""
+
+    kind = ErrorKind.RETRYABLE
+
+
+class RateLimitedError(RetryableJobError):
+    """The provider said 429; `retry_after` (seconds) is honoured."""
+
+    kind = ErrorKind.RATE_LIMITED
+
+
+class ParseError(JobError):
+    """The LLM did not return the JSON asked for: retried once."""
+
+    kind = ErrorKind.PARSE
+
+
+class PermanentJobError(JobError):
+    """A failure that another attempt cannot fix."""
+
+    kind = ErrorKind.PERMANENT
+
+
+class InvalidInputError(PermanentJobError):
+    kind = ErrorKind.INVALID_INPUT
+
+
+class AuthError(PermanentJobError):
+    """A missing API key, or the provider answered 401/403."""
+
+    kind = ErrorKind.AUTH
+
+
+class JobAbort(Exception):
+    """Raised inside a handler when the job must stop (cancelled, expired, shutdown)."""
+
+
+class AdmissionRefused(Exception):
+    """Too many active jobs: the request is refused (HTTP 429), never dropped later."""
+
+    def __init__(self, message: str, *, scope: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.scope = scope
+        self.retry_after = retry_after
+
+
+class JobAlreadyQueued(Exception):
+    """A job with the same queueing lock is already waiting (HTTP 409)."""
+
+
+class InvalidTransition(Exception):
+    """The job is not in a status this action applies to (HTTP 409)."""
+
+
+class UnknownJobType(Exception):
+    pass

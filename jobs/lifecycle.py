@@ -1,0 +1,540 @@
+"""Every change of a job's status, and nothing else, lives here.
+
+Each transition is one conditional UPDATE (`WHERE status IN (...)`, and for the
+worker's own writes `AND attempts = <its attempt>`, so a worker that lost its
+job cannot overwrite it), then one `JobEvent` and one `pg_notify`, in one
+transaction. The UPDATE's row count says whether the transition happened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import functools
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.utils import timezone
+from procrastinate import exceptions as pexc
+from procrastinate.contrib.django import app as procrastinate_app
+
+from jobs import limits, registry
+from jobs.errors import InvalidTransition, JobAlreadyQueued
+from jobs.models import ErrorKind, Job, JobEvent, JobStatus, Organization
+
+logger = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "plinth_jobs"
+RUN_TASK_NAME = "jobs.run"
+
+P = JobStatus.PENDING
+R = JobStatus.RUNNING
+Kind = JobEvent.Kind
+
+_JSON_COLUMNS = {"input", "output"}
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder)
+
+
+def _assignments(
+    sets: Mapping[str, Any], raw_sets: Iterable[str]
+) -> tuple[list[str], list[Any]]:
+    assignments = []
+    params: list[Any] = []
+    for column, value in sets.items():
+        if isinstance(value, enum.Enum):
+            value = value.value  # psycopg would send an Enum's name
+        if column in _JSON_COLUMNS:
+            assignments.append(f"{column} = %s::jsonb")
+            params.append(None if value is None else _dumps(value))
+        else:
+            assignments.append(f"{column} = %s")
+            params.append(value)
+    assignments.extend(raw_sets)
+    assignments.append("updated_at = now()")
+    return assignments, params
+
+
+def _record(
+    job: Job,
+    *,
+    kind: str,
+    from_status: str,
+    message: str = "",
+    data: Mapping[str, Any] | None = None,
+    actor: str = "",
+) -> int:
+    """Append the JobEvent and notify listeners, in one round trip."""
+    payload_fields = {
+        "job": str(job.id),
+        "status": str(job.status),
+        "progress": job.progress,
+        "kind": str(kind),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH e AS (INSERT INTO jobs_jobevent "
+            "(job_id, kind, from_status, to_status, progress, message, data, actor, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, now()) RETURNING id) "
+            "SELECT id, pg_notify(%s, (%s::jsonb || jsonb_build_object('event', id))::text) "
+            "FROM e",
+            [
+                str(job.id),
+                str(kind),
+                str(from_status),
+                str(job.status),
+                job.progress,
+                message,
+                _dumps(dict(data or {})),
+                actor,
+                NOTIFY_CHANNEL,
+                _dumps(payload_fields),
+            ],
+        )
+        (event_id, _) = cursor.fetchone()
+    return int(event_id)
+
+
+def _transition(
+    job_id: Any,
+    *,
+    from_statuses: Iterable[str],
+    kind: str,
+    sets: Mapping[str, Any],
+    raw_sets: Iterable[str] = (),
+    attempt: int | None = None,
+    message: str = "",
+    data: Mapping[str, Any] | None = None,
+    actor: str = "",
+    flush_later: bool = False,
+) -> Job | None:
+    """The conditional UPDATE, its JobEvent and its pg_notify as ONE statement.
+
+    One statement is one transaction in autocommit (one round trip instead of
+    BEGIN, UPDATE, INSERT, COMMIT), and joins the caller's transaction inside
+    an atomic block. The old status comes from a row lock taken in the same
+    statement, so two racing transitions serialize and the second sees the
+    first's result. Returns the new row (with `old_status`), or None when the
+    job was not in one of `from_statuses`.
+
+    `flush_later`: the worker's own hot-path transitions (start, progress,
+    complete) commit without waiting for the WAL flush when they run on their
+    own. Each is followed, on the worker, by a durable commit (Procrastinate's
+    finish, or the next transition) that flushes the WAL past it, and losing
+    one to a server crash leaves a state the platform already recovers from
+    (the queue row is still `doing`: the job is rescued and re-run).
+    """
+    assignments, set_params = _assignments(sets, raw_sets)
+    where_attempt = ""
+    where_params: list[Any] = [str(job_id), [str(s) for s in from_statuses]]
+    if attempt is not None:
+        where_attempt = " AND attempts = %s::integer"
+        where_params.append(attempt)
+    async_commit = flush_later and not connection.in_atomic_block
+    # Explicit casts keep the statement valid with server-side parameters too
+    # (DATABASES OPTIONS server_side_binding / prepare_threshold).
+    sql = (
+        "WITH old AS (SELECT id, status FROM jobs_job WHERE id = %s::uuid"
+        f" AND status = ANY(%s::text[]){where_attempt} FOR UPDATE), "
+        f"upd AS (UPDATE jobs_job j SET {', '.join(assignments)} FROM old WHERE j.id = old.id "
+        f"RETURNING {_returning()}, old.status AS old_status), "
+        "ev AS (INSERT INTO jobs_jobevent "
+        "(job_id, kind, from_status, to_status, progress, message, data, actor, created_at) "
+        "SELECT id, %s::varchar, old_status, status, progress, %s::text, %s::jsonb, "
+        "%s::varchar, now() FROM upd RETURNING id) "
+        "SELECT upd.*, ev.id, pg_notify(%s::text, jsonb_build_object("
+        "'job', upd.id::text, 'status', upd.status, 'progress', upd.progress, "
+        "'kind', %s::text, 'event', ev.id)::text)"
+        + (", set_config('synchronous_commit', 'off', true)" if async_commit else "")
+        + " FROM upd, ev"
+    )
+    params = [
+        *where_params,
+        *set_params,
+        str(kind),
+        message,
+        _dumps(dict(data or {})),
+        actor,
+        NOTIFY_CHANNEL,
+        str(kind),
+    ]
+    row = _fetch_one(sql, params)
+    if row is None:
+        return None
+    fields = _job_fields()
+    job = Job.from_db(
+        connection.alias,
+        None,
+        [_from_db(field, value) for field, value in zip(fields, row, strict=False)],
+    )
+    job.old_status = row[len(fields)]  # type: ignore[attr-defined]
+    return job
+
+
+def _fetch_one(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _job_fields() -> tuple[Any, ...]:
+    return tuple(Job._meta.concrete_fields)
+
+
+@functools.cache
+def _returning() -> str:
+    return ", ".join(f"j.{f.column}" for f in _job_fields())
+
+
+def _from_db(field: Any, value: Any) -> Any:
+    # What Django's query compiler applies: JSON columns come back as text.
+    for converter in field.get_db_converters(connection):
+        value = converter(value, None, connection)
+    return value
+
+
+# --- Creation ------------------------------------------------------------------
+
+
+def _defer(job: Job, job_type: registry.JobType) -> int:
+    """Queue the job's Procrastinate job on the current connection (and transaction)."""
+    lock = job_type.lock(job.input, job.scope) if job_type.lock else None
+    queueing_lock = (
+        job_type.queueing_lock(job.input, job.scope) if job_type.queueing_lock else None
+    )
+    task = procrastinate_app.tasks[RUN_TASK_NAME]
+    try:
+        return task.configure(
+            queue=job_type.queue, lock=lock, queueing_lock=queueing_lock
+        ).defer(job_id=str(job.id))
+    except pexc.AlreadyEnqueued as exc:
+        raise JobAlreadyQueued(
+            f"A {job_type.name} job for this {job.scope or 'scope'} is already queued."
+        ) from exc
+
+
+def job_create(
+    *,
+    job_type: str,
+    input: Mapping[str, Any] | None = None,
+    organization: Organization | None = None,
+    user: Any = None,
+    decision_id: Any = None,
+    scope: str = "",
+    source: str = "api",
+    enforce_limits: bool = True,
+) -> Job:
+    """Create a job and queue it, in one transaction.
+
+    `input` must already be valid for the type (see `job_validate_input`).
+    Raises AdmissionRefused over a limit and JobAlreadyQueued on a queueing
+    lock; in both cases nothing is written.
+    """
+    jt = registry.get(job_type)
+    job = Job(
+        type=jt.name,
+        input=dict(input or {}),
+        organization=organization,
+        user=user if getattr(user, "pk", None) else None,
+        decision_id=decision_id,
+        scope=scope,
+        source=source,
+        max_attempts=jt.retries + 1,
+        status=P,
+    )
+    with transaction.atomic():
+        if enforce_limits and organization is not None:
+            limits.admit(
+                organization_id=organization.pk,
+                user_id=job.user_id,
+                decision_id=decision_id,
+            )
+        job.procrastinate_job_id = _defer(job, jt)
+        job.save(force_insert=True)
+        _record(job, kind=Kind.CREATED, from_status="", actor=_actor(user, source))
+    return job
+
+
+def job_validate_input(*, job_type: str, input: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The validated input for a type; raises rest_framework's ValidationError."""
+    jt = registry.get(job_type)
+    data = dict(input or {})
+    if jt.input_serializer is None:
+        return data
+    serializer = jt.input_serializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    return json.loads(_dumps(serializer.validated_data))
+
+
+def _actor(user: Any, fallback: str = "system") -> str:
+    if getattr(user, "pk", None):
+        return str(user.get_username())
+    return fallback
+
+
+# --- The worker's transitions ------------------------------------------------
+
+
+def job_start(job_id: Any) -> Job | None:
+    """pending -> running, for a new attempt. None if the job is not pending."""
+    return _transition(
+        job_id,
+        from_statuses=[P],
+        kind=Kind.STARTED,
+        sets={"status": R, "started_at": _now(), "status_message": "Running"},
+        raw_sets=["attempts = attempts + 1", "cancel_requested_at = NULL"],
+        flush_later=True,
+    )
+
+
+def job_progress(
+    job_id: Any, *, attempt: int, progress: int, message: str | None = None
+) -> Job | None:
+    """Record progress. None when the attempt no longer owns a running job."""
+    sets: dict[str, Any] = {"progress": max(0, min(100, int(progress)))}
+    if message is not None:
+        sets["status_message"] = message[:255]
+    return _transition(
+        job_id,
+        from_statuses=[R],
+        attempt=attempt,
+        kind=Kind.PROGRESS,
+        sets=sets,
+        message=message or "",
+        flush_later=True,
+    )
+
+
+def job_complete(job_id: Any, *, attempt: int, output: Mapping[str, Any] | None) -> Job | None:
+    return _transition(
+        job_id,
+        from_statuses=[R],
+        attempt=attempt,
+        kind=Kind.COMPLETED,
+        sets={
+            "status": JobStatus.COMPLETED,
+            "progress": 100,
+            "output": dict(output or {}),
+            "completed_at": _now(),
+            "status_message": "Completed",
+            "error": "",
+            "error_kind": "",
+        },
+        flush_later=True,  # Procrastinate's finish, right after, makes it durable
+    )
+
+
+def job_schedule_retry(
+    job_id: Any, *, attempt: int, error: str, kind: str, retry_at: dt.datetime
+) -> Job | None:
+    """running -> pending after a retryable error; Procrastinate re-runs it at retry_at."""
+    return _transition(
+        job_id,
+        from_statuses=[R],
+        attempt=attempt,
+        kind=Kind.RETRY_SCHEDULED,
+        sets={
+            "status": P,
+            "available_at": retry_at,
+            "error": error,
+            "error_kind": kind,
+            "status_message": f"Retrying after error: {error}"[:255],
+        },
+        message=error,
+        data={"retry_at": retry_at.isoformat(), "error_kind": kind},
+    )
+
+
+def job_fail(
+    job_id: Any, *, attempt: int | None, error: str, kind: str, actor: str = "worker"
+) -> Job | None:
+    return _transition(
+        job_id,
+        from_statuses=[R] if attempt is not None else [P, R],
+        attempt=attempt,
+        kind=Kind.FAILED,
+        sets={
+            "status": JobStatus.FAILED,
+            "error": error,
+            "error_kind": kind,
+            "completed_at": _now(),
+            "status_message": "Failed",
+        },
+        message=error,
+        data={"error_kind": kind},
+        actor=actor,
+    )
+
+
+def job_mark_cancelled(job_id: Any, *, attempt: int) -> Job | None:
+    """A running job's handler noticed its abort request and stopped."""
+    return _transition(
+        job_id,
+        from_statuses=[R],
+        attempt=attempt,
+        kind=Kind.CANCELLED,
+        sets={
+            "status": JobStatus.CANCELLED,
+            "completed_at": _now(),
+            "status_message": "Cancelled",
+        },
+        actor="worker",
+    )
+
+
+def job_requeue(job_id: Any, *, attempt: int, reason: str) -> Job | None:
+    """running -> pending when the worker shuts down before the job ends."""
+    return _transition(
+        job_id,
+        from_statuses=[R],
+        attempt=attempt,
+        kind=Kind.REQUEUED,
+        sets={"status": P, "available_at": _now(), "status_message": reason[:255]},
+        message=reason,
+        actor="worker",
+    )
+
+
+# --- People's and maintenance's transitions ---------------------------------
+
+
+def _procrastinate_cancel(job: Job, *, abort: bool) -> None:
+    if job.procrastinate_job_id is None:
+        return
+    try:
+        procrastinate_app.job_manager.cancel_job_by_id(
+            job.procrastinate_job_id, abort=abort, delete_job=False
+        )
+    except Exception:  # the queue row may be gone (pruned); the job row decides
+        logger.warning("could not cancel procrastinate job %s", job.procrastinate_job_id)
+
+
+def job_cancel(job_id: Any, *, actor: str = "system") -> Job:
+    """Cancel: a pending job at once; a running one is asked to stop.
+
+    Raises InvalidTransition for a job that has already finished.
+    """
+    with transaction.atomic():
+        job = _transition(
+            job_id,
+            from_statuses=[P],
+            kind=Kind.CANCELLED,
+            sets={
+                "status": JobStatus.CANCELLED,
+                "completed_at": _now(),
+                "status_message": "Cancelled",
+            },
+            actor=actor,
+        )
+        if job is not None:
+            _procrastinate_cancel(job, abort=False)
+            return job
+        job = _transition(
+            job_id,
+            from_statuses=[R],
+            kind=Kind.CANCEL_REQUESTED,
+            sets={"status_message": "Cancelling..."},
+            raw_sets=["cancel_requested_at = COALESCE(cancel_requested_at, now())"],
+            actor=actor,
+        )
+        if job is not None:
+            # Procrastinate's abort flag reaches the worker's abort poll, so the
+            # handler's next should_abort() sees it without reading our row.
+            _procrastinate_cancel(job, abort=True)
+            return job
+    current = Job.objects.filter(id=job_id).values_list("status", flat=True).first()
+    raise InvalidTransition(f"Job is already {current}; only active jobs can be cancelled.")
+
+
+def job_retry(job_id: Any, *, actor: str = "system", enforce_limits: bool = True) -> Job:
+    """Re-run a failed or cancelled job: back to pending with a new queue entry.
+
+    Completed steps keep their results, so the re-run resumes after them.
+    """
+    with transaction.atomic():
+        current = Job.objects.select_for_update().filter(id=job_id).first()
+        if current is None:
+            raise InvalidTransition("Job not found.")
+        if current.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+            raise InvalidTransition(
+                f"Job is {current.status}; only failed or cancelled jobs can be retried."
+            )
+        if enforce_limits and current.organization_id is not None:
+            limits.admit(
+                organization_id=current.organization_id,
+                user_id=current.user_id,
+                decision_id=current.decision_id,
+            )
+        pid = _defer(current, registry.get(current.type))
+        job = _transition(
+            job_id,
+            from_statuses=[JobStatus.FAILED, JobStatus.CANCELLED],
+            kind=Kind.RETRIED,
+            sets={
+                "status": P,
+                "progress": 0,
+                "attempts": 0,
+                "error": "",
+                "error_kind": "",
+                "output": None,
+                "completed_at": None,
+                "started_at": None,
+                "cancel_requested_at": None,
+                "available_at": _now(),
+                "procrastinate_job_id": pid,
+                "status_message": "Queued for retry",
+            },
+            actor=actor,
+        )
+        assert job is not None  # the row is locked above
+    return job
+
+
+def job_expire(job_id: Any, *, reason: str) -> Job | None:
+    """An active job past its time fails as expired; a running one is told to abort."""
+    with transaction.atomic():
+        job = _transition(
+            job_id,
+            from_statuses=[P, R],
+            kind=Kind.EXPIRED,
+            sets={
+                "status": JobStatus.FAILED,
+                "error": reason,
+                "error_kind": ErrorKind.EXPIRED,
+                "completed_at": _now(),
+                "status_message": "Expired",
+            },
+            raw_sets=["cancel_requested_at = COALESCE(cancel_requested_at, now())"],
+            message=reason,
+            actor="maintenance",
+        )
+        if job is None:
+            return None
+        _procrastinate_cancel(job, abort=job.old_status == R)  # type: ignore[attr-defined]
+    return job
+
+
+def job_rescue(job_id: Any, *, attempt: int, reason: str) -> Job | None:
+    """running -> pending for a job whose worker died; its queue row is retried too."""
+    with transaction.atomic():
+        job = _transition(
+            job_id,
+            from_statuses=[R],
+            attempt=attempt,
+            kind=Kind.RESCUED,
+            sets={"status": P, "available_at": _now(), "status_message": reason[:255]},
+            message=reason,
+            actor="maintenance",
+        )
+    return job

@@ -1,0 +1,169 @@
+"""Job types and error policies.
+
+A domain app registers each of its job types here (usually from its
+`tasks.py`): the handler, how its input is validated, how it is retried, how
+often a browser should poll it, how long it may run and which locks it takes.
+The platform knows no domain app; domain apps know this module.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from jobs.errors import JobError, UnknownJobType
+from jobs.models import ErrorKind
+
+if TYPE_CHECKING:
+    from rest_framework import serializers
+
+    from jobs.runtime import JobContext
+
+Handler = Callable[["JobContext"], Mapping[str, Any] | None]
+KeyFunc = Callable[[Mapping[str, Any], str], str | None]  # (input, scope) -> key
+
+
+@dataclass(frozen=True)
+class ErrorPolicy:
+    retry: bool
+    # At most this many retries for this kind, whatever the job type allows.
+    max_retries: int | None = None
+    honour_retry_after: bool = False
+
+
+# DESIGN.md's error table, as data.
+ERROR_POLICIES: dict[str, ErrorPolicy] = {
+    ErrorKind.RETRYABLE: ErrorPolicy(retry=True),
+    ErrorKind.RATE_LIMITED: ErrorPolicy(retry=True, honour_retry_after=True),
+    ErrorKind.PARSE: ErrorPolicy(retry=True, max_retries=1),
+    ErrorKind.INVALID_INPUT: ErrorPolicy(retry=False),
+    ErrorKind.AUTH: ErrorPolicy(retry=False),
+    ErrorKind.PERMANENT: ErrorPolicy(retry=False),
+    ErrorKind.EXPIRED: ErrorPolicy(retry=False),
+    # An exception nobody classified: retried, as Inngest and Procrastinate do.
+    ErrorKind.INTERNAL: ErrorPolicy(retry=True),
+}
+
+_NETWORK_ERRORS: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    ConnectionError,
+    socket.timeout,
+)
+
+
+def classify(exc: BaseException) -> tuple[str, float | None]:
+    """The error kind of an exception, and its Retry-After in seconds if any."""
+    if isinstance(exc, JobError):
+        return exc.kind, exc.retry_after
+    if isinstance(exc, _NETWORK_ERRORS):
+        return ErrorKind.RETRYABLE, None
+    try:
+        import requests
+
+        if isinstance(exc, requests.Timeout | requests.ConnectionError):
+            return ErrorKind.RETRYABLE, None
+    except ImportError:  # pragma: no cover - requests is a dependency
+        pass
+    return ErrorKind.INTERNAL, None
+
+
+@dataclass(frozen=True)
+class JobType:
+    name: str
+    handler: Handler
+    title: str = ""
+    description: str = ""
+    # Validates `input` at creation; its validated_data is what the handler sees.
+    input_serializer: type[serializers.Serializer] | None = None
+    # Retries after the first attempt (None: the JOBS_DEFAULT_MAX_RETRIES setting).
+    max_retries: int | None = None
+    poll_interval_ms: int | None = None
+    # A running attempt past this is stopped and the job fails as expired.
+    max_duration_seconds: int | None = None
+    # A job waiting longer than this for a worker fails as expired (None: the
+    # JOBS_PENDING_EXPIRY_SECONDS setting). Scheduled fan-outs that may queue
+    # behind busy workers set a longer one.
+    pending_expiry_seconds: int | None = None
+    typical_duration: str = ""
+    queue: str = "default"
+    # Users may start it with POST /api/jobs (internal and scheduled ones: no).
+    public: bool = True
+    # Procrastinate locks: one running per `lock` key, one waiting per
+    # `queueing_lock` key. Both are computed from the input and the scope.
+    lock: KeyFunc | None = None
+    queueing_lock: KeyFunc | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def retries(self) -> int:
+        if self.max_retries is not None:
+            return self.max_retries
+        return int(settings.JOBS["DEFAULT_MAX_RETRIES"])
+
+    @property
+    def poll_interval(self) -> int:
+        if self.poll_interval_ms is not None:
+            return self.poll_interval_ms
+        return int(settings.JOBS["DEFAULT_POLL_INTERVAL_MS"])
+
+    @property
+    def pending_expiry(self) -> int:
+        if self.pending_expiry_seconds is not None:
+            return self.pending_expiry_seconds
+        return int(settings.JOBS["PENDING_EXPIRY_SECONDS"])
+
+    @property
+    def max_duration(self) -> int:
+        if self.max_duration_seconds is not None:
+            return self.max_duration_seconds
+        return int(settings.JOBS["DEFAULT_MAX_DURATION_SECONDS"])
+
+
+_registry: dict[str, JobType] = {}
+
+
+def register(job_type: JobType) -> JobType:
+    existing = _registry.get(job_type.name)
+    if existing is not None and existing.handler is not job_type.handler:
+        raise ValueError(f"job type {job_type.name!r} is already registered")
+    _registry[job_type.name] = job_type
+    return job_type
+
+
+def job_type(name: str, **options: Any) -> Callable[[Handler], Handler]:
+    """Decorator form: `@job_type("diagnostic", input_serializer=...)`."""
+
+    def decorate(handler: Handler) -> Handler:
+        register(JobType(name=name, handler=handler, **options))
+        return handler
+
+    return decorate
+
+
+def get(name: str) -> JobType:
+    try:
+        return _registry[name]
+    except KeyError:
+        raise UnknownJobType(name) from None
+
+
+def all_types() -> list[JobType]:
+    return sorted(_registry.values(), key=lambda t: t.name)
+
+
+def public_type_names() -> list[str]:
+    return [t.name for t in all_types() if t.public]
+
+
+def min_pending_expiry() -> int:
+    expiries = [t.pending_expiry for t in _registry.values()]
+    return min(expiries, default=int(settings.JOBS["PENDING_EXPIRY_SECONDS"]))
+
+
+def min_max_duration() -> int:
+    durations = [t.max_duration for t in _registry.values()]
+    return min(durations, default=int(settings.JOBS["DEFAULT_MAX_DURATION_SECONDS"]))

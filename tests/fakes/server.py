@@ -1,0 +1,439 @@
+"""Local HTTP servers that speak the external services' wire protocols.
+
+The real SDKs (openai, anthropic, slack-sdk, jira, sentry-sdk) talk to these
+over HTTP, so their request building, response parsing and error handling
+run for real. Each server logs every request (with a monotonic timestamp,
+taken when the request arrived) and can be scripted to answer the next
+requests with an error status (429 with Retry-After, 401, 500...), a hang
+(a delay longer than the client's timeout), or a body that is not JSON:
+
+    fake.fail_next(429, retry_after=2)      # the service's own error shape
+    fake.fail_next(401)
+    fake.hang_next(5.0)
+    fake.invalid_json_next()                # 200 with a body that is not JSON
+    fake.enqueue(Scripted(status=..., body=..., headers=..., delay=...))
+
+A scripted answer is used once, in order, before the routes' own answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import threading
+import time
+import zlib
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+    at: float  # time.monotonic() when the request arrived
+
+    def text(self) -> str:
+        """The body, decompressed (Sentry's SDK gzips its envelopes)."""
+        body = self.body
+        encoding = self.headers.get("content-encoding", "")
+        if encoding == "gzip":
+            body = gzip.decompress(body)
+        elif encoding == "deflate":
+            body = zlib.decompress(body)
+        return body.decode(errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.text() or "null")
+
+
+@dataclass
+class Scripted:
+    """One scripted answer: status, JSON (or raw) body, headers, delay before answering."""
+
+    status: int = 200
+    body: Any = None
+    raw: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+Route = Callable[[Recorded], Scripted]
+ErrorBody = Callable[[int, str], Any]
+
+
+def _generic_error(status: int, message: str) -> Any:
+    return {"error": {"message": message, "status": status}}
+
+
+class FakeServer:
+    """A threaded HTTP server: routes by method and path prefix, a script, a request log."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.routes: list[tuple[str, str, Route]] = []
+        self.script: deque[Scripted] = deque()
+        # The service's error shape, used by fail_next (set by each service below).
+        self.error_body: ErrorBody = _generic_error
+        # When set, a request whose credentials do not match gets `auth_failure`.
+        self.check_auth: Callable[[Recorded], bool] | None = None
+        self.auth_failure: Scripted = Scripted(status=401, body=_generic_error(401, "bad key"))
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                rec = Recorded(
+                    self.command,
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    time.monotonic(),
+                )
+                answer = fake._answer(rec)
+                if answer.delay:
+                    time.sleep(answer.delay)
+                payload = (
+                    answer.raw if answer.raw is not None else json.dumps(answer.body).encode()
+                )
+                try:
+                    self.send_response(answer.status)
+                    headers = {"Content-Type": "application/json", **answer.headers}
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def route(self, method: str, prefix: str, handler: Route) -> None:
+        self.routes.append((method, prefix, handler))
+
+    # -- scripting -------------------------------------------------------------------
+
+    def enqueue(self, *answers: Scripted) -> None:
+        """Answers for the next requests, in order, before the routes' own."""
+        with self._lock:
+            self.script.extend(answers)
+
+    def fail_next(
+        self,
+        status: int,
+        *,
+        retry_after: float | str | None = None,
+        message: str = "scripted failure",
+        times: int = 1,
+    ) -> None:
+        """The next `times` requests get `status` in the service's error shape."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        self.enqueue(*[
+            Scripted(status=status, body=self.error_body(status, message), headers=headers)
+            for _ in range(times)
+        ])
+
+    def hang_next(self, seconds: float, *, times: int = 1) -> None:
+        """The next `times` requests are answered only after `seconds` (a client timeout)."""
+        self.enqueue(*[
+            Scripted(status=500, body=self.error_body(500, "late"), delay=seconds)
+            for _ in range(times)
+        ])
+
+    def invalid_json_next(self, *, times: int = 1) -> None:
+        """The next `times` requests get a 200 whose body is not JSON."""
+        self.enqueue(*[
+            Scripted(raw=b"<html>502 Bad Gateway</html>{not json") for _ in range(times)
+        ])
+
+    # -- serving -----------------------------------------------------------------------
+
+    def _answer(self, rec: Recorded) -> Scripted:
+        with self._lock:
+            self.requests.append(rec)
+            scripted = self.script.popleft() if self.script else None
+        if scripted is not None:
+            return scripted
+        if self.check_auth is not None and not self.check_auth(rec):
+            return self.auth_failure
+        for method, prefix, handler in self.routes:
+            if rec.method == method and rec.path.split("?")[0].startswith(prefix):
+                return handler(rec)
+        return Scripted(status=404, body={"error": f"no fake route for {rec.method} {rec.path}"})
+
+    def calls(self, prefix: str = "") -> list[Recorded]:
+        with self._lock:
+            return [r for r in self.requests if r.path.startswith(prefix)]
+
+    def times(self, prefix: str = "") -> list[float]:
+        """Arrival times (monotonic) of the requests under `prefix`, in order."""
+        return sorted(r.at for r in self.calls(prefix))
+
+    def start(self) -> FakeServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def bearer(token: str) -> Callable[[Recorded], bool]:
+    return lambda rec: rec.headers.get("authorization") == f"Bearer {token}"
+
+
+def basic(user: str, password: str) -> Callable[[Recorded], bool]:
+    expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    return lambda rec: rec.headers.get("authorization") == expected
+
+
+# --- OpenAI: POST /v1/chat/completions ----------------------------------------------
+
+
+def openai_chat(reply: Callable[[Recorded], str] | str) -> Route:
+    def handle(rec: Recorded) -> Scripted:
+        body = rec.json()
+        if not body.get("messages") or not body.get("model"):
+            return openai_error(400, "'messages' and 'model' are required")
+        text = reply(rec) if callable(reply) else reply
+        return Scripted(
+            body={
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
+            }
+        )
+
+    return handle
+
+
+def openai_error(status: int, message: str = "error", headers: dict[str, str] | None = None,
+                 ) -> Scripted:
+    return Scripted(status=status, body=_openai_error_body(status, message), headers=headers or {})
+
+
+def _openai_error_body(status: int, message: str) -> Any:
+    kind = {401: "invalid_request_error", 429: "rate_limit_exceeded"}.get(status, "server_error")
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
+def openai_api(server: FakeServer, reply: Callable[[Recorded], str] | str,
+               *, api_key: str | None = None) -> None:
+    server.route("POST", "/v1/chat/completions", openai_chat(reply))
+    server.error_body = _openai_error_body
+    if api_key is not None:
+        server.check_auth = bearer(api_key)
+        server.auth_failure = openai_error(401, "Incorrect API key provided")
+
+
+# --- Anthropic: POST /v1/messages -------------------------------------------------------
+
+_ANTHROPIC_KINDS = {
+    400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+    404: "not_found_error", 429: "rate_limit_error", 529: "overloaded_error",
+}
+
+
+def anthropic_messages(reply: Callable[[Recorded], str] | str) -> Route:
+    def handle(rec: Recorded) -> Scripted:
+        body = rec.json()
+        if not body.get("messages") or not body.get("max_tokens"):
+            return anthropic_error(400, "invalid_request_error", "messages, max_tokens required")
+        text = reply(rec) if callable(reply) else reply
+        return Scripted(
+            body={
+                "id": "msg_fake",
+                "type": "message",
+                "role": "assistant",
+                "model": body.get("model", "claude-fake"),
+                "content": [{"type": "text", "text": text}],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": {"input_tokens": 13, "output_tokens": 5},
+            }
+        )
+
+    return handle
+
+
+def anthropic_error(status: int, kind: str, message: str = "error",
+                    headers: dict[str, str] | None = None) -> Scripted:
+    return Scripted(
+        status=status,
+        body={"type": "error", "error": {"type": kind, "message": message}},
+        headers=headers or {},
+    )
+
+
+def _anthropic_error_body(status: int, message: str) -> Any:
+    kind = _ANTHROPIC_KINDS.get(status, "api_error")
+    return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+def anthropic_api(server: FakeServer, reply: Callable[[Recorded], str] | str,
+                  *, api_key: str | None = None) -> None:
+    server.route("POST", "/v1/messages", anthropic_messages(reply))
+    server.error_body = _anthropic_error_body
+    if api_key is not None:
+        # Older SDKs send x-api-key, newer ones a bearer token: either will do.
+        server.check_auth = lambda rec: api_key in (
+            rec.headers.get("x-api-key"),
+            rec.headers.get("authorization", "").removeprefix("Bearer "),
+        )
+        server.auth_failure = anthropic_error(401, "authentication_error", "invalid x-api-key")
+
+
+# --- Slack Web API: POST /api/chat.postMessage, /api/auth.test -----------------------
+
+
+def slack_error(error: str, status: int = 200, headers: dict[str, str] | None = None) -> Scripted:
+    """Slack answers most errors with HTTP 200 and `ok: false`."""
+    return Scripted(status=status, body={"ok": False, "error": error}, headers=headers or {})
+
+
+def _slack_error_body(status: int, message: str) -> Any:
+    error = {401: "invalid_auth", 403: "not_allowed", 429: "ratelimited"}.get(
+        status, "internal_error" if status >= 500 else "invalid_request")
+    return {"ok": False, "error": error, "detail": message}
+
+
+def slack_api(server: FakeServer, *, token: str | None = None) -> None:
+    counter = {"n": 0}
+
+    def post_message(rec: Recorded) -> Scripted:
+        body = rec.json() if "json" in rec.headers.get("content-type", "") else {}
+        if not body.get("channel"):
+            return slack_error("channel_not_found")
+        if not body.get("text") and not body.get("blocks"):
+            return slack_error("no_text")
+        with server._lock:
+            counter["n"] += 1
+            n = counter["n"]
+        ts = f"1700000000.{n:06d}"
+        return Scripted(body={
+            "ok": True, "channel": "C0FAKE", "ts": ts,
+            "message": {"type": "message", "text": body.get("text", ""), "ts": ts},
+        })
+
+    server.route("POST", "/api/chat.postMessage", post_message)
+    server.route("POST", "/api/auth.test", lambda rec: Scripted(body={
+        "ok": True, "team": "Fake", "user": "bot", "team_id": "T0", "user_id": "U0"}))
+    server.error_body = _slack_error_body
+    if token is not None:
+        server.check_auth = bearer(token)
+        server.auth_failure = slack_error("invalid_auth")
+
+
+# --- Jira REST v2: issue, serverInfo, myself, field, auth session ----------------------
+
+
+def jira_error(status: int, *messages: str, errors: dict[str, str] | None = None) -> Scripted:
+    return Scripted(status=status, body={"errorMessages": list(messages), "errors": errors or {}})
+
+
+def _jira_error_body(status: int, message: str) -> Any:
+    return {"errorMessages": [message], "errors": {}}
+
+
+def jira_api(server: FakeServer, *, user: str | None = None, token: str | None = None) -> None:
+    counter = {"n": 0}
+    issues: dict[str, dict[str, Any]] = {}
+
+    def create(rec: Recorded) -> Scripted:
+        fields = (rec.json() or {}).get("fields") or {}
+        missing = {k: f"{k} is required." for k in ("project", "summary", "issuetype")
+                   if not fields.get(k)}
+        if missing:
+            return jira_error(400, errors=missing)
+        with server._lock:
+            counter["n"] += 1
+            n = counter["n"]
+        key = f"{fields['project']['key']}-{n}"
+        issues[key] = {"id": str(10000 + n), "key": key, "fields": fields}
+        return Scripted(
+            status=201,
+            body={"id": issues[key]["id"], "key": key,
+                  "self": f"{server.url}/rest/api/2/issue/{key}"},
+        )
+
+    def get_issue(rec: Recorded) -> Scripted:
+        key = rec.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        issue = issues.get(key)
+        if issue is None:
+            return jira_error(404, "Issue does not exist or you do not have permission to see it.")
+        return Scripted(body={**issue, "self": f"{server.url}/rest/api/2/issue/{key}"})
+
+    # The create route stays first: tests wrap it as routes[0].
+    server.route("POST", "/rest/api/2/issue", create)
+    server.route("GET", "/rest/api/2/issue/", get_issue)
+    server.route("GET", "/rest/api/2/serverInfo",
+                 lambda rec: Scripted(body={"baseUrl": server.url, "version": "9.0.0",
+                                            "versionNumbers": [9, 0, 0],
+                                            "deploymentType": "Server",
+                                            "serverTitle": "Fake Jira"}))
+    server.route("GET", "/rest/api/2/field", lambda rec: Scripted(body=[]))
+    server.route("GET", "/rest/api/2/myself",
+                 lambda rec: Scripted(body={"name": user or "bot", "accountId": "fake-bot",
+                                            "displayName": "Fake Bot", "active": True}))
+    # JIRA(validate=True) checks the session before anything else.
+    server.route("GET", "/rest/auth/1/session",
+                 lambda rec: Scripted(body={"name": user or "bot",
+                                            "self": f"{server.url}/rest/api/2/myself"}))
+    server.error_body = _jira_error_body
+    if user is not None and token is not None:
+        server.check_auth = basic(user, token)
+        server.auth_failure = jira_error(401, "You are not authenticated.")
+
+
+# --- Sentry: POST /api/<project>/envelope/ (and the older /store/) --------------------
+
+
+def sentry_ingest(server: FakeServer) -> None:
+    server.route("POST", "/api/", lambda rec: Scripted(body={"id": "0" * 32}))
+
+
+def sentry_events(server: FakeServer) -> list[dict[str, Any]]:
+    """The error events in the envelopes received (one JSON item per line after headers)."""
+    events: list[dict[str, Any]] = []
+    for rec in server.calls("/api/"):
+        lines = rec.text().split("\n")
+        for header, payload in zip(lines[1::2], lines[2::2], strict=False):
+            try:
+                item = json.loads(header)
+            except json.JSONDecodeError:
+                continue
+            if item.get("type") == "event":
+                events.append(json.loads(payload))
+    return events
