@@ -1,0 +1,222 @@
+"""The LLM client every domain app uses.
+
+    from jobs.ai import llm
+    result = llm.complete(prompt="...", schema={...}, purpose="theme-scan", job=ctx.job,
+                          offline=build_offline_answer)
+    result.data  # parsed JSON, validated against the schema
+
+The provider comes from settings (`LLM_PROVIDER`: auto picks OpenAI, then
+Anthropic, by which key is configured, and the offline provider when neither
+is). Each call waits for its slot in a cluster-wide rate limit (and, when
+configured, for room in the provider's tokens-per-minute budget), is logged
+(`GenerationLog`), and raises the platform's error kinds: RateLimitedError
+(429, honouring Retry-After, which also pushes the shared budget back),
+RetryableJobError (timeouts, connection errors, 5xx), AuthError (no key,
+401/403), ParseError (not the JSON asked for: the platform retries it once).
+
+Call it outside `transaction.atomic()`: the limiter's row must not stay
+locked while the provider answers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+from django.conf import settings
+
+from jobs.ai import offline as offline_provider
+from jobs.ai import providers, ratelimit
+from jobs.ai.models import GenerationLog
+from jobs.errors import JobError, ParseError, PermanentJobError, RateLimitedError
+from jobs.models import ErrorKind, Job
+
+PROVIDERS = ("openai", "anthropic", "offline")
+
+
+@dataclass
+class Completion:
+    """One answer. Every field is JSON-serialisable (a durable step may store `__dict__`)."""
+
+    text: str
+    data: Any
+    provider: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    duration_ms: int
+    offline: bool
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+def resolve_provider(requested: str | None = None) -> str:
+    """The provider a call uses: the caller's, else LLM_PROVIDER (`auto`: by configured key)."""
+    name = (requested or settings.LLM_PROVIDER or "auto").lower()
+    if name == "auto":
+        if settings.OPENAI_API_KEY:
+            return "openai"
+        if settings.ANTHROPIC_API_KEY:
+            return "anthropic"
+        return "offline"
+    if name not in PROVIDERS:
+        raise ValueError(f"unknown LLM provider {name!r}")
+    return name
+
+
+def default_limiter_key(provider: str) -> str:
+    return f"llm:{provider}"
+
+
+def _rate_for(key: str) -> float:
+    limits: Mapping[str, float] = settings.LLM_RATE_LIMITS
+    return float(limits.get(key, settings.LLM_REQUESTS_PER_SECOND))
+
+
+def _tokens_per_minute(provider: str) -> float:
+    budgets: Mapping[str, float] = getattr(settings, "LLM_TOKENS_PER_MINUTE", {}) or {}
+    return float(budgets.get(provider, 0) or 0)
+
+
+def estimate_tokens(*, prompt: str, system: str, max_tokens: int) -> int:
+    """A pessimistic estimate to reserve before a call: ~4 characters a token, plus the answer."""
+    return math.ceil((len(prompt) + len(system)) / 4) + max_tokens
+
+
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
+
+
+def parse_json(text: str, schema: Mapping[str, Any]) -> Any:
+    """The JSON in an answer (code fences allowed), validated; ParseError otherwise."""
+    cleaned = _FENCE.sub("", text.strip()).strip()
+    try:
+        data = json.loads(cleaned)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"The model did not return valid JSON: {exc}") from exc
+    try:
+        jsonschema.validate(data, schema)
+    except jsonschema.ValidationError as exc:
+        raise ParseError(f"The model's JSON does not match the schema: {exc.message}") from exc
+    return data
+
+
+def _json_system(system: str, schema: Mapping[str, Any] | None) -> str:
+    if schema is None:
+        return system
+    return (
+        f"{system}\n\nAnswer with one JSON object only, valid against this "
+        f"JSON schema:\n{json.dumps(schema)}"
+    ).strip()
+
+
+def _offline_data(raw: offline_provider.RawAnswer, schema: Mapping[str, Any]) -> Any:
+    # The offline answer is deterministic: a retry would build the same
+    # invalid data, so this is a programming error, not a parse error.
+    try:
+        jsonschema.validate(raw.data, schema)
+    except jsonschema.ValidationError as exc:
+        raise PermanentJobError(
+            f"The offline provider's answer does not match the schema: {exc.message} "
+            "(pass an `offline` builder that produces valid data)"
+        ) from exc
+    return raw.data
+
+
+def complete(
+    *,
+    prompt: str,
+    system: str = "",
+    schema: Mapping[str, Any] | None = None,
+    purpose: str = "",
+    job: Job | None = None,
+    limiter_key: str | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+    offline: offline_provider.OfflineBuilder | None = None,
+    max_tokens: int = 1024,
+) -> Completion:
+    """Ask the configured (or named) provider; see the module docstring."""
+    name = resolve_provider(provider)
+    key = limiter_key or default_limiter_key(name)
+    log = GenerationLog(
+        job=job, purpose=purpose[:64], provider=name, offline=name == "offline",
+        limiter_key=key if name != "offline" else "",
+    )
+    tpm = _tokens_per_minute(name) if name != "offline" else 0.0
+    reserved = 0  # tokens taken from the budget, settled in `finally`
+    waited = 0.0
+    raw: offline_provider.RawAnswer | None = None
+    started = time.monotonic()
+    try:
+        if name == "offline":
+            raw = offline_provider.offline_answer(
+                prompt=prompt, system=system, schema=schema, builder=offline
+            )
+            data = _offline_data(raw, schema) if schema is not None else raw.data
+        else:
+            providers.prepare(name)
+            # Tokens first, then the request slot: the slot is the last wait,
+            # so requests reach the provider spaced exactly as reserved.
+            if tpm:
+                estimate = estimate_tokens(prompt=prompt, system=system, max_tokens=max_tokens)
+                waited += ratelimit.acquire_tokens(name, tokens=estimate, per_minute=tpm)
+                reserved = estimate
+            waited += ratelimit.acquire(key, rate=_rate_for(key))
+            started = time.monotonic()
+            call = providers.openai_answer if name == "openai" else providers.anthropic_answer
+            raw = call(
+                prompt=prompt,
+                system=_json_system(system, schema),
+                want_json=schema is not None,
+                max_tokens=max_tokens,
+                model=model,
+            )
+            data = parse_json(raw.text, schema) if schema is not None else None
+    except JobError as exc:
+        log.error, log.error_kind = str(exc)[:2000], exc.kind
+        if isinstance(exc, RateLimitedError) and exc.retry_after and name != "offline":
+            if not isinstance(exc, ratelimit.RateLimitWaitTooLong):
+                _push_back(name, key, exc.retry_after, tokens=bool(tpm))
+        raise
+    except Exception as exc:
+        log.error, log.error_kind = str(exc)[:2000], ErrorKind.INTERNAL
+        raise
+    else:
+        log.success = True
+    finally:
+        if raw is not None:
+            log.model = raw.model
+            log.prompt_tokens, log.completion_tokens = raw.prompt_tokens, raw.completion_tokens
+        log.duration_ms = int((time.monotonic() - started) * 1000)
+        log.wait_ms = int(waited * 1000)
+        log.save()
+        if reserved:
+            used = (raw.prompt_tokens + raw.completion_tokens) if raw is not None else 0
+            ratelimit.settle_tokens(name, reserved=reserved, actual=used, per_minute=tpm)
+    return Completion(
+        text=raw.text,
+        data=data,
+        provider=name,
+        model=raw.model,
+        prompt_tokens=raw.prompt_tokens,
+        completion_tokens=raw.completion_tokens,
+        duration_ms=log.duration_ms,
+        offline=name == "offline",
+    )
+
+
+def _push_back(provider: str, key: str, seconds: float, *, tokens: bool) -> None:
+    """A provider's 429 stops every caller of that provider, not only this key's."""
+    ratelimit.push_back(key, seconds)
+    if key != default_limiter_key(provider):
+        ratelimit.push_back(default_limiter_key(provider), seconds)
+    if tokens:
+        ratelimit.push_back_tokens(provider, seconds)

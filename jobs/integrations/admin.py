@@ -1,0 +1,11 @@
+from django.contrib import admin
+
+from jobs.integrations.models import SentEffect
+
+
+@admin.register(SentEffect)
+class SentEffectAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "key", "external_id"]
+    list_filter = ["kind"]
+    search_fields = ["key", "external_id"]
+    readonly_fields = [f.name for f in SentEffect._meta.fields]

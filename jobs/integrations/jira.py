@@ -1,0 +1,96 @@
+"""Jira issues through the `jira` library.
+
+Off when JIRA_SERVER or JIRA_API_TOKEN is unset (or no project key is given
+and JIRA_PROJECT_KEY is unset): the call logs that and returns None, and the
+job carries on. Call `create_issue` after the transaction that decided the
+issue has committed (see `jobs.integrations.effects`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+from django.conf import settings
+from jira import JIRA
+from jira.exceptions import JIRAError
+
+from jobs.ai.errors import retry_after_seconds
+from jobs.errors import AuthError, PermanentJobError, RateLimitedError, RetryableJobError
+from jobs.integrations.effects import once
+
+logger = logging.getLogger(__name__)
+
+
+def is_configured() -> bool:
+    return bool(settings.JIRA_SERVER and settings.JIRA_API_TOKEN)
+
+
+def _client() -> JIRA:
+    return JIRA(
+        server=settings.JIRA_SERVER,
+        basic_auth=(settings.JIRA_USER, settings.JIRA_API_TOKEN),
+        get_server_info=False,  # one round trip fewer; create_issue needs no version
+        max_retries=0,  # the platform retries, through the idempotency record
+        timeout=settings.INTEGRATIONS_TIMEOUT_SECONDS,
+    )
+
+
+def _classify(exc: JIRAError) -> Exception:
+    status = exc.status_code or 0
+    if status == 429:
+        retry = retry_after_seconds(exc.response) or 1.0
+        return RateLimitedError(f"Jira rate limit (429), retry after {retry:.0f} s",
+                                retry_after=retry)
+    if status in (401, 403):
+        return AuthError(f"Jira refused the credentials ({status})")
+    if status >= 500 or status == 0:
+        return RetryableJobError(f"Jira error {status or 'without a response'}: {exc.text}")
+    return PermanentJobError(f"Jira error {status}: {exc.text}")
+
+
+def create_issue(
+    *,
+    project_key: str | None,
+    summary: str,
+    description: str = "",
+    issue_type: str = "Epic",
+    priority: str | None = "High",
+    idempotency_key: str | None = None,
+) -> str | None:
+    """Create an issue once per idempotency key; returns its key (e.g. PLAT-12).
+
+    None (and a log line) when Jira is not configured. Raises the platform's
+    errors otherwise: RateLimitedError (429), AuthError (401/403),
+    RetryableJobError (5xx, timeouts, connection errors), PermanentJobError
+    (400: an unknown project, issue type or priority).
+    """
+    project_key = project_key or settings.JIRA_PROJECT_KEY
+    if not is_configured() or not project_key:
+        logger.info("Jira is not configured (server, token or project missing); not creating %r",
+                    summary)
+        return None
+    fields: dict[str, Any] = {
+        "project": {"key": project_key},
+        "summary": summary[:250],
+        "description": description,
+        "issuetype": {"name": issue_type},
+    }
+    if priority:
+        fields["priority"] = {"name": priority}
+
+    def send() -> str:
+        try:
+            # prefetch=False: the created key is all we need; a failing GET
+            # afterwards must not make a retry open a second issue.
+            issue = _client().create_issue(fields=fields, prefetch=False)
+        except JIRAError as exc:
+            raise _classify(exc) from exc
+        except (requests.exceptions.JSONDecodeError, ValueError) as exc:  # a 2xx, not JSON
+            raise RetryableJobError(f"Jira answered something that is not JSON: {exc}") from exc
+        except requests.RequestException as exc:
+            raise RetryableJobError(f"Jira unreachable: {exc}") from exc
+        return str(issue.key)
+
+    return once(key=idempotency_key, kind="jira", send=send)
