@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class RoadmapConfig(AppConfig):
+    name = "roadmap"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # A theme scan that finds many new themes regenerates the roadmap.
+        from roadmap import receivers  # noqa: F401
