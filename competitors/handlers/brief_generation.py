@@ -1,0 +1,173 @@
+"""brief_generation: synthesize everything gathered for a decision into a brief (an
+Output with content, in Markdown)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from competitors import services
+from competitors.handlers import common
+from competitors.models import Decision
+from jobs.runtime import JobContext
+
+SYSTEM = (
+    "You write decision briefs for product teams: short, concrete, neutral. Use only the "
+    "material given (options and their analyses, competitor profiles, market research, "
+    "evidence). End with a recommendation and what would change it."
+)
+INSTRUCTION = (
+    "Write the decision brief{audience}{focus}. Answer JSON with title, summary, sections "
+    "(a list of {{heading, body}}) and recommendation."
+)
+SCHEMA = {
+    "type": "object",
+    "required": ["title", "summary", "sections", "recommendation"],
+    "properties": {
+        "title": {"type": "string"},
+        "summary": {"type": "string"},
+        "sections": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["heading", "body"],
+                "properties": {"heading": {"type": "string"}, "body": {"type": "string"}},
+            },
+        },
+        "recommendation": {"type": "string"},
+    },
+}
+
+
+class BriefGenerationInput(serializers.Serializer):
+    audience = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    focus = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+def snapshot(decision: Decision) -> dict[str, Any]:
+    """What the brief draws on, read once (a durable step: a retry reads the same)."""
+    return {
+        "decision": {"title": decision.title, "context": decision.context},
+        "options": [
+            {"title": o.title, "description": o.description, "analysis": o.ai_analysis}
+            for o in decision.options.all()
+        ],
+        "competitors": [
+            {"name": p.company_name, "summary": p.summary, "strengths": p.strengths,
+             "weaknesses": p.weaknesses, "threat_level": p.threat_level}
+            for p in decision.competitor_profiles.all()[:10]
+        ],
+        "market_research": [
+            {"query": r.query, "summary": r.summary, "trends": r.trends}
+            for r in decision.market_research.all()[:5]
+        ],
+        "evidence": [
+            {"title": e.title, "summary": e.summary, "stance": e.stance}
+            for e in decision.evidence_items.order_by("-relevance", "-created_at")[:20]
+        ],
+    }
+
+
+def run(ctx: JobContext) -> dict[str, Any]:
+    decision = common.load_decision(ctx)
+    audience = ctx.input.get("audience") or ""
+    focus = ctx.input.get("focus") or ""
+
+    ctx.progress(10, "Gathering decision data...")
+    material = ctx.step("gather-data", lambda: snapshot(decision))
+    ctx.progress(40, "Synthesizing decision data...")
+    answer = common.ask(
+        ctx,
+        step="write-brief",
+        instruction=INSTRUCTION.format(
+            audience=f" for {audience}" if audience else "",
+            focus=f", focused on {focus}" if focus else "",
+        ),
+        material=material,
+        system=SYSTEM,
+        schema=SCHEMA,
+        purpose="decision-brief",
+        offline=offline_brief,
+        max_tokens=2500,
+    )
+    ctx.progress(90, "Saving brief...")
+
+    brief = answer["data"]
+    content = to_markdown(brief)
+    output_id = common.row_id(ctx.job_id, "brief")
+    decision_id, job_id = decision.id, ctx.job_id
+    ctx.on_complete(
+        lambda: services.output_save(
+            output_id=output_id,
+            decision_id=decision_id,
+            job_id=job_id,
+            title=str(brief.get("title") or f"Brief: {decision.title}"),
+            content=content,
+            provider=answer["provider"],
+            model=answer["model"],
+            offline=answer["offline"],
+        )
+    )
+    return {
+        "output_id": str(output_id),
+        "decision_id": str(decision_id),
+        "title": brief.get("title"),
+        "content": content,
+        "offline": answer["offline"],
+    }
+
+
+def to_markdown(brief: dict[str, Any]) -> str:
+    lines = [f"# {brief.get('title', 'Decision brief')}", "", str(brief.get("summary", ""))]
+    for section in brief.get("sections") or []:
+        lines += ["", f"## {section.get('heading', '')}", "", str(section.get("body", ""))]
+    lines += ["", "## Recommendation", "", str(brief.get("recommendation", ""))]
+    return "\n".join(lines).strip() + "\n"
+
+
+def offline_brief(prompt: str) -> dict[str, Any]:
+    material = common.material_of(prompt)
+    decision = material.get("decision", {})
+    options = material.get("options", [])
+    competitors = material.get("competitors", [])
+    evidence = material.get("evidence", [])
+    scored = [
+        (o["analysis"].get("score", 0) if isinstance(o.get("analysis"), dict) else 0, o["title"])
+        for o in options
+    ]
+    best = max(scored, default=(0, ""))[1]
+    sections = [
+        {
+            "heading": "Options",
+            "body": "\n".join(
+                f"- {o['title']}: "
+                + (o["analysis"].get("summary", "") if isinstance(o.get("analysis"), dict)
+                   else "not analysed yet")
+                for o in options
+            ) or "No options recorded yet.",
+        },
+        {
+            "heading": "Competitors",
+            "body": "\n".join(
+                f"- {c['name']} (threat {c['threat_level']}): {c['summary']}" for c in competitors
+            ) or "No competitor profiles yet.",
+        },
+        {
+            "heading": "Evidence",
+            "body": "\n".join(f"- [{e['stance']}] {e['title']}" for e in evidence[:8])
+            or "No evidence gathered yet.",
+        },
+    ]
+    supports = sum(1 for e in evidence if e.get("stance") == "supports")
+    opposes = sum(1 for e in evidence if e.get("stance") == "opposes")
+    return {
+        "title": f"Brief: {decision.get('title', 'decision')}",
+        "summary": " ".join(common.sentences(decision.get("context", ""), 2))
+        or "No context recorded.",
+        "sections": sections,
+        "recommendation": (
+            f"Lean towards {best or 'gathering more evidence'}: {supports} piece(s) of evidence "
+            f"support the decision, {opposes} oppose it."
+        ),
+    }

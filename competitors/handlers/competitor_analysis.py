@@ -1,0 +1,170 @@
+"""competitor_analysis: the seed's five steps, with its progress and messages.
+
+scrape the website (10% "Scraping website...", 20%), search for news (30%
+"Searching for news...", 40%), gather reviews (50% "Gathering reviews...", 60%),
+generate the profile (70% "Analyzing data...", 90%), save (100%: the profile
+commits with the job's completion). Each step is durable: a retry resumes after
+the last one that finished, so a site is never scraped twice for one job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from rest_framework import serializers
+
+from competitors import scraper, services, sources
+from competitors.handlers import common
+from jobs.runtime import JobContext
+
+SYSTEM = (
+    "You are a competitive-intelligence analyst. From the material given (a company's "
+    "website, recent news, customer reviews, and the decision a team is making), write a "
+    "factual competitor profile. Use only the material; say 'unknown' where it is silent."
+)
+INSTRUCTION = (
+    "Write the competitor profile of {name} as JSON with: summary, positioning, "
+    "target_customers, pricing, products (list), strengths (list), weaknesses (list), "
+    "threat_level (low, medium or high) and implications (what it means for the decision)."
+)
+SCHEMA = {
+    "type": "object",
+    "required": ["summary", "strengths", "weaknesses", "threat_level"],
+    "properties": {
+        "summary": {"type": "string"},
+        "positioning": {"type": "string"},
+        "target_customers": {"type": "string"},
+        "pricing": {"type": "string"},
+        "products": {"type": "array", "items": {"type": "string"}},
+        "strengths": {"type": "array", "items": {"type": "string"}},
+        "weaknesses": {"type": "array", "items": {"type": "string"}},
+        "threat_level": {"type": "string", "enum": ["low", "medium", "high"]},
+        "implications": {"type": "string"},
+    },
+}
+
+
+class CompetitorAnalysisInput(serializers.Serializer):
+    company_name = serializers.CharField(max_length=200)
+    company_url = serializers.URLField(max_length=500)
+
+    def validate_company_url(self, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https"):
+            raise serializers.ValidationError("Must be an http:// or https:// address.")
+        if parts.username or parts.password:
+            raise serializers.ValidationError("Must not carry a user name or password.")
+        return value
+
+
+def run(ctx: JobContext) -> dict[str, Any]:
+    decision = common.load_decision(ctx)
+    name = ctx.input["company_name"]
+    url = ctx.input["company_url"]
+
+    ctx.progress(10, "Scraping website...")
+    website = ctx.step("scrape-website", lambda: scraper.scrape(url))
+    ctx.progress(20)
+
+    ctx.progress(30, "Searching for news...")
+    news = ctx.step("search-news", lambda: sources.search_all("news", f"{name} news"))
+    ctx.progress(40)
+
+    ctx.progress(50, "Gathering reviews...")
+    reviews = ctx.step("get-reviews", lambda: sources.search_all("reviews", name))
+    ctx.progress(60)
+
+    ctx.progress(70, "Analyzing data...")
+    answer = common.ask(
+        ctx,
+        step="generate-profile",
+        instruction=INSTRUCTION.format(name=name),
+        material={
+            "company": {"name": name, "url": url},
+            "website": {k: website.get(k) for k in ("title", "description", "headings", "text",
+                                                   "error") if website.get(k)},
+            "news": news["findings"],
+            "reviews": reviews["findings"],
+            "decision": common.decision_material(decision),
+        },
+        system=SYSTEM,
+        schema=SCHEMA,
+        purpose="competitor-profile",
+        offline=offline_profile,
+    )
+    ctx.progress(90)
+
+    profile_id = common.row_id(ctx.job_id, "competitor-profile")
+    decision_id = decision.id
+    job_id = ctx.job_id
+    ctx.on_complete(
+        lambda: services.competitor_profile_save(
+            profile_id=profile_id,
+            decision_id=decision_id,
+            job_id=job_id,
+            company_name=name,
+            company_url=url,
+            profile=answer["data"],
+            website=website,
+            news=news["findings"],
+            reviews=reviews["findings"],
+            provider=answer["provider"],
+            model=answer["model"],
+            offline=answer["offline"],
+        )
+    )
+    return {
+        "competitor_profile_id": str(profile_id),
+        "decision_id": str(decision_id),
+        "company_name": name,
+        "company_url": url,
+        "threat_level": answer["data"].get("threat_level"),
+        "news_found": len(news["findings"]),
+        "reviews_found": len(reviews["findings"]),
+        "notes": [news["note"], reviews["note"], *news["errors"], *reviews["errors"]],
+        "offline": answer["offline"],
+    }
+
+
+def offline_profile(prompt: str) -> dict[str, Any]:
+    """A profile made from the material alone (the offline provider's answer)."""
+    material = common.material_of(prompt)
+    company = material.get("company", {})
+    site = material.get("website", {})
+    news = material.get("news", [])
+    reviews = material.get("reviews", [])
+    decision = material.get("decision", {})
+    name = company.get("name", "The company")
+    headings = [h for h in site.get("headings", []) if h]
+    text = site.get("text", "")
+    description = site.get("description") or " ".join(common.sentences(text, 1))
+    lines = common.sentences(text, 80)
+    pricing = next((s for s in lines if "$" in s or "€" in s or "£" in s), None) or next(
+        (s for s in lines if "pric" in s.lower() and len(s) > 20), "unknown")
+    good = [r for r in reviews if (r.get("rating") or 0) >= 4 or common.stance(
+        f"{r.get('title')} {r.get('snippet')}") == "supports"]
+    bad = [r for r in reviews if r not in good]
+    strengths = [h for h in headings[:3]] + [r.get("snippet") or r["title"] for r in good[:2]]
+    weaknesses = [r.get("snippet") or r["title"] for r in bad[:3]]
+    if not weaknesses:
+        weaknesses = ["No critical reviews found"] if reviews else ["No public reviews found"]
+    shared = common.overlap(f"{decision.get('title', '')} {decision.get('context', '')}",
+                            f"{site.get('title', '')} {description} {text}")
+    threat = "high" if shared >= 0.3 else "medium" if shared >= 0.1 else "low"
+    news_line = f" Recent news: {news[0]['title']}." if news else ""
+    return {
+        "summary": f"{name}: {(description or site.get('title') or 'no description').rstrip('.')}."
+        f"{news_line}",
+        "positioning": site.get("title") or f"{name} (positioning unknown)",
+        "target_customers": "unknown",
+        "pricing": pricing,
+        "products": headings[:5],
+        "strengths": strengths or ["unknown"],
+        "weaknesses": weaknesses,
+        "threat_level": threat,
+        "implications": (
+            f"{name} overlaps {int(shared * 100)}% with the terms of the decision "
+            f"'{decision.get('title', '')}'."
+        ),
+    }

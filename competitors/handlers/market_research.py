@@ -1,0 +1,147 @@
+"""market_research: search the configured sources, have the LLM assess the market,
+save a MarketResearch row and its evidence items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from competitors import services, sources
+from competitors.handlers import common
+from jobs.runtime import JobContext
+
+SYSTEM = (
+    "You are a market analyst. From the decision and the findings given, assess the market: "
+    "its size, its trends, and the evidence that supports or opposes the decision. Use only "
+    "the material; cite a finding's url when an item comes from it."
+)
+INSTRUCTION = (
+    "Research the market for: {query}. Answer JSON with summary, market_size, trends (list) "
+    "and evidence (at most {max_items} items, each with title, summary, stance (supports, "
+    "opposes or neutral), relevance (0 to 1), source_title, source_url)."
+)
+EVIDENCE_ITEM = {
+    "type": "object",
+    "required": ["title", "summary", "stance"],
+    "properties": {
+        "title": {"type": "string"},
+        "summary": {"type": "string"},
+        "stance": {"type": "string", "enum": ["supports", "opposes", "neutral"]},
+        "relevance": {"type": "number", "minimum": 0, "maximum": 1},
+        "source_title": {"type": "string"},
+        "source_url": {"type": "string"},
+    },
+}
+SCHEMA = {
+    "type": "object",
+    "required": ["summary", "trends", "evidence"],
+    "properties": {
+        "summary": {"type": "string"},
+        "market_size": {"type": "string"},
+        "trends": {"type": "array", "items": {"type": "string"}},
+        "evidence": {"type": "array", "items": EVIDENCE_ITEM},
+    },
+}
+
+
+class MarketResearchInput(serializers.Serializer):
+    query = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default="",
+        help_text="What to research; the decision's title when empty.",
+    )
+    max_items = serializers.IntegerField(min_value=1, max_value=10, default=5)
+
+
+def run(ctx: JobContext) -> dict[str, Any]:
+    decision = common.load_decision(ctx)
+    query = ctx.input.get("query") or decision.title
+    max_items = int(ctx.input.get("max_items", 5))
+
+    ctx.progress(10, "Searching market sources...")
+    found = ctx.step("search-sources", lambda: sources.search_all("search", f"{query} market"))
+    ctx.progress(40, "Researching the market...")
+    answer = common.ask(
+        ctx,
+        step="analyze-market",
+        instruction=INSTRUCTION.format(query=query, max_items=max_items),
+        material={
+            "query": query,
+            "max_items": max_items,
+            "findings": found["findings"],
+            "decision": common.decision_material(decision),
+        },
+        system=SYSTEM,
+        schema=SCHEMA,
+        purpose="market-research",
+        offline=offline_research,
+    )
+    ctx.progress(90, "Saving evidence...")
+
+    data = {**answer["data"], "evidence": (answer["data"].get("evidence") or [])[:max_items]}
+    research_id = common.row_id(ctx.job_id, "market-research")
+    decision_id, job_id = decision.id, ctx.job_id
+    ctx.on_complete(
+        lambda: services.market_research_save(
+            research_id=research_id,
+            decision_id=decision_id,
+            job_id=job_id,
+            query=query,
+            data=data,
+            sources_searched=len(found["sources"]),
+            offline=answer["offline"],
+        )
+    )
+    return {
+        "market_research_id": str(research_id),
+        "decision_id": str(decision_id),
+        "query": query,
+        "evidence_count": len(data["evidence"]),
+        "notes": [found["note"], *found["errors"]],
+        "offline": answer["offline"],
+    }
+
+
+def offline_research(prompt: str) -> dict[str, Any]:
+    material = common.material_of(prompt)
+    query = material.get("query", "")
+    findings = material.get("findings", [])
+    decision = material.get("decision", {})
+    max_items = int(material.get("max_items", 5))
+    items = [
+        {
+            "title": f["title"],
+            "summary": f.get("snippet") or f["title"],
+            "stance": common.stance(f"{f['title']} {f.get('snippet', '')}"),
+            "relevance": common.overlap(query, f"{f['title']} {f.get('snippet', '')}"),
+            "source_title": f.get("source", ""),
+            "source_url": f.get("url", ""),
+        }
+        for f in findings
+    ]
+    if not items:
+        # No sources: what the decision's own context says, labelled as such.
+        items = [
+            {
+                "title": sentence[:120],
+                "summary": sentence,
+                "stance": common.stance(sentence),
+                "relevance": common.overlap(query, sentence),
+                "source_title": "Decision context",
+                "source_url": "",
+            }
+            for sentence in common.sentences(decision.get("context", ""), max_items)
+        ]
+    trends = [f["title"] for f in findings[:3]] or [
+        f"Options under consideration: {', '.join(decision.get('options', [])) or 'none yet'}"
+    ]
+    return {
+        "summary": (
+            f"Market for {query}: {len(findings)} finding(s) from the configured sources."
+            if findings else f"Market for {query}: no sources configured; "
+            "evidence drawn from the decision's context."
+        ),
+        "market_size": "unknown",
+        "trends": trends,
+        "evidence": items[:max_items],
+    }

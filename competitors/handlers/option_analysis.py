@@ -1,0 +1,122 @@
+"""option_analysis: the LLM's assessment of one option of a decision, saved on the option."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from competitors import services
+from competitors.handlers import common
+from competitors.models import Option
+from jobs.errors import InvalidInputError
+from jobs.runtime import JobContext
+
+SYSTEM = (
+    "You assess one option of a product decision against the decision's context, the other "
+    "options, and what is known about competitors. Be specific and brief."
+)
+INSTRUCTION = (
+    "Analyse the option '{title}'. Answer JSON with summary, pros (list), cons (list), "
+    "risks (list), score (0 to 10) and recommendation (pursue, consider or avoid)."
+)
+SCHEMA = {
+    "type": "object",
+    "required": ["summary", "pros", "cons", "score", "recommendation"],
+    "properties": {
+        "summary": {"type": "string"},
+        "pros": {"type": "array", "items": {"type": "string"}},
+        "cons": {"type": "array", "items": {"type": "string"}},
+        "risks": {"type": "array", "items": {"type": "string"}},
+        "score": {"type": "integer", "minimum": 0, "maximum": 10},
+        "recommendation": {"type": "string", "enum": ["pursue", "consider", "avoid"]},
+    },
+}
+
+
+class OptionAnalysisInput(serializers.Serializer):
+    option_id = serializers.UUIDField()
+
+
+def run(ctx: JobContext) -> dict[str, Any]:
+    decision = common.load_decision(ctx)
+    option = Option.objects.filter(id=ctx.input["option_id"], decision=decision).first()
+    if option is None:
+        raise InvalidInputError(
+            f"Option {ctx.input['option_id']} is not an option of this decision"
+        )
+
+    ctx.progress(10, "Loading option...")
+    material = {
+        "option": {"title": option.title, "description": option.description},
+        "other_options": [o.title for o in decision.options.exclude(id=option.id)],
+        "decision": common.decision_material(decision),
+        "competitors": [
+            {"name": p.company_name, "strengths": p.strengths, "weaknesses": p.weaknesses}
+            for p in decision.competitor_profiles.all()[:5]
+        ],
+    }
+    ctx.progress(30, "Analyzing option...")
+    answer = common.ask(
+        ctx,
+        step="analyze-option",
+        instruction=INSTRUCTION.format(title=option.title),
+        material=material,
+        system=SYSTEM,
+        schema=SCHEMA,
+        purpose="option-analysis",
+        offline=offline_analysis,
+    )
+    ctx.progress(90, "Saving analysis...")
+
+    data = answer["data"]
+    analysis = {
+        "summary": str(data.get("summary", "")),
+        "pros": common.clean_list(data.get("pros")),
+        "cons": common.clean_list(data.get("cons")),
+        "risks": common.clean_list(data.get("risks")),
+        "score": int(data.get("score", 0)),
+        "recommendation": data.get("recommendation"),
+        "provider": answer["provider"],
+        "model": answer["model"],
+        "offline": answer["offline"],
+    }
+    option_id, job_id = option.id, ctx.job_id
+    ctx.on_complete(
+        lambda: services.option_analysis_save(option_id=option_id, job_id=job_id,
+                                              analysis=analysis)
+    )
+    return {
+        "option_id": str(option_id),
+        "decision_id": str(decision.id),
+        "option_title": option.title,
+        "analysis": analysis,
+        "offline": answer["offline"],
+    }
+
+
+def offline_analysis(prompt: str) -> dict[str, Any]:
+    material = common.material_of(prompt)
+    option = material.get("option", {})
+    decision = material.get("decision", {})
+    text = f"{option.get('title', '')} {option.get('description', '')}"
+    fit = common.overlap(f"{decision.get('title', '')} {decision.get('context', '')}", text)
+    competitors = material.get("competitors", [])
+    score = max(0, min(10, round(3 + fit * 10)))
+    lean = common.stance(text)
+    pros = [f"Matches the decision's terms ({int(fit * 100)}% overlap)"] if fit else []
+    if lean == "supports":
+        pros.append("Its description points to growth or ease of use")
+    cons = [f"{len(competitors)} competitor(s) already profiled in this space"] if competitors \
+        else ["No competitor data gathered yet"]
+    if lean == "opposes":
+        cons.append("Its description mentions risks or costs")
+    return {
+        "summary": f"{option.get('title', 'This option')}: "
+        f"{' '.join(common.sentences(option.get('description', ''), 1)) or 'no description'}",
+        "pros": pros or ["No clear advantage in the material"],
+        "cons": cons,
+        "risks": [f"Alternatives: {', '.join(material.get('other_options', [])) or 'none'}"],
+        "score": score,
+        "recommendation": "pursue" if score >= 7 else "consider" if score >= 4 else "avoid",
+    }

@@ -1,0 +1,66 @@
+"""Reads: the decisions (and what hangs off them) a user may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.http import Http404
+
+from competitors.models import CompetitorProfile, Decision, Option, Output
+from jobs import selectors as job_selectors
+from jobs.models import Job
+
+
+def decisions_for_user(user: Any) -> QuerySet[Decision]:
+    return Decision.objects.filter(
+        organization__in=job_selectors.organizations_for_user(user)
+    ).annotate(
+        option_count=Count("options", distinct=True),
+        competitor_count=Count("competitor_profiles", distinct=True),
+    )
+
+
+def decision_for_user(user: Any, decision_id: Any) -> Decision:
+    decision = (
+        Decision.objects.filter(
+            id=decision_id, organization__in=job_selectors.organizations_for_user(user)
+        ).first()
+    )
+    if decision is None:
+        raise Http404("No such decision.")
+    return decision
+
+
+def option_for(decision: Decision, option_id: Any) -> Option:
+    option = decision.options.filter(id=option_id).first()
+    if option is None:
+        raise Http404("No such option.")
+    return option
+
+
+def profile_for(decision: Decision, profile_id: Any) -> CompetitorProfile:
+    profile = decision.competitor_profiles.filter(id=profile_id).first()
+    if profile is None:
+        raise Http404("No such competitor profile.")
+    return profile
+
+
+def output_for(decision: Decision, output_id: Any) -> Output:
+    output = decision.outputs.filter(id=output_id).first()
+    if output is None:
+        raise Http404("No such output.")
+    return output
+
+
+def decision_jobs(decision: Decision) -> QuerySet[Job]:
+    return Job.objects.filter(
+        decision_id=decision.id, organization_id=decision.organization_id
+    ).order_by("-created_at")
+
+
+def recent_jobs_for_user(user: Any, *, limit: int = 50) -> list[Job]:
+    """The user's own most recent jobs, in organizations they still belong to."""
+    return list(
+        job_selectors.jobs_for_user(user).filter(user=user).order_by("-created_at")[:limit]
+    )

@@ -1,0 +1,179 @@
+"""In a real browser (Debian's Chromium) against uvicorn: a user on the decision page
+starts a competitor analysis and watches it advance live to a saved profile."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from competitors.models import CompetitorProfile, MarketResearch, Output
+from jobs import lifecycle
+from jobs.models import Job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Records every text the modal's percentage and message take, as the page shows them.
+RECORD = """
+window.__seen = [];
+document.addEventListener('DOMContentLoaded', () => {
+  const watch = (selector, kind) => {
+    const node = document.querySelector(selector);
+    if (!node) return;
+    new MutationObserver(() => window.__seen.push([kind, node.textContent]))
+      .observe(node, {childList: true, characterData: true, subtree: true});
+  };
+  watch('#job-modal .percent', 'percent');
+  watch('#job-modal .message', 'message');
+  watch('#brief .inline-progress .message', 'inline');
+});
+"""
+SEED_PERCENTS = ["10%", "20%", "30%", "40%", "50%", "60%", "70%", "90%", "100%"]
+SEED_MESSAGES = ["Scraping website...", "Searching for news...", "Gathering reviews...",
+                 "Analyzing data..."]
+
+
+def seen(page, kind: str) -> list[str]:
+    values = [v for k, v in page.evaluate("window.__seen") if k == kind]
+    return [v for i, v in enumerate(values) if i == 0 or v != values[i - 1]]
+
+
+def analyse(page, decision, url: str) -> None:
+    page.add_init_script(RECORD)
+    page.goto(f"/decisions/{decision.id}")
+    page.fill("input[name=company_name]", "Acme Corp")
+    page.fill("input[name=company_url]", url)
+    page.click("#competitor-form button[type=submit]")
+    page.wait_for_selector("#job-modal:not([hidden])")
+
+
+def test_a_competitor_analysis_advances_live_in_the_modal_to_a_saved_profile(
+    page, decision, site, background_worker
+):
+    analyse(page, decision, f"{site.url}/")
+    modal = page.locator("#job-modal")
+    assert modal.locator("#job-modal-title").inner_text().endswith("Analyzing Competitor")
+    assert modal.locator(".hint").inner_text() == "💡 This usually takes 30-90 seconds"
+    assert modal.locator("button.cancel").is_visible()
+    page.wait_for_function("document.querySelector('#job-modal').dataset.mode === 'stream'")
+
+    background_worker()
+
+    toast = page.wait_for_selector(".toast-success:has-text('Competitor profile ready')")
+    assert "Acme Corp has been analyzed." in toast.inner_text()
+    percents = seen(page, "percent")
+    assert [p for p in percents if p in SEED_PERCENTS] == SEED_PERCENTS  # every step, in order
+    assert [m for m in seen(page, "message") if m in SEED_MESSAGES] == SEED_MESSAGES
+    assert modal.is_hidden()
+    profile = CompetitorProfile.objects.get(decision=decision)
+    assert page.locator(f"#profile-{profile.id}").inner_text().startswith("Acme Corp")
+
+    toast.query_selector("a.view").click()
+    page.wait_for_url(re.compile(f"/competitors/{profile.id}$"))
+    assert page.locator("#profile h1").inner_text().startswith("Acme Corp")
+    assert "Plans start at $59 per month" in page.locator("#profile").inner_text()
+
+
+def test_cancel_a_running_job_from_the_modal(page, decision, site, settings, background_worker):
+    settings.COMPETITORS_SCRAPE_TIMEOUT_SECONDS = 10
+    site.slow_delay = 2.0  # the job sits at "Scraping website..." for a while
+    analyse(page, decision, f"{site.url}/slow")
+    background_worker()
+    page.wait_for_function(
+        "document.querySelector('#job-modal .message').textContent === 'Scraping website...'")
+    job = Job.objects.get(type="competitor_analysis")
+    assert job.status == "running"
+
+    page.click("#job-modal button.cancel")
+
+    assert page.locator("#job-modal .message").inner_text() == "Cancelling..."
+    toast = page.wait_for_selector(".toast:has-text('Competitor analysis cancelled')")
+    assert "The job was cancelled." in toast.inner_text()
+    assert page.locator("#job-modal").is_hidden()
+    job.refresh_from_db()
+    assert job.status == "cancelled" and not CompetitorProfile.objects.exists()
+
+
+def test_the_browser_polls_when_the_stream_is_blocked(page, decision, site, background_worker):
+    polls: list[str] = []
+    page.route("**/api/jobs/*/events", lambda route: route.abort())
+    page.on("request", lambda request: polls.append(request.url)
+            if re.search(r"/api/jobs/[0-9a-f-]{36}$", request.url) else None)
+    analyse(page, decision, f"{site.url}/")
+    page.wait_for_function("document.querySelector('#job-modal').dataset.mode === 'poll'")
+
+    background_worker()
+
+    page.wait_for_selector(".toast-success:has-text('Competitor profile ready')")
+    assert page.locator("#job-modal .mode").inner_text() == "polling"
+    assert len(polls) >= 1
+    assert CompetitorProfile.objects.filter(decision=decision).count() == 1
+
+
+def test_brief_generation_shows_inline_progress_then_the_brief(page, decision, background_worker):
+    page.add_init_script(RECORD)
+    page.goto(f"/decisions/{decision.id}")
+
+    page.click("#generate-brief")
+    inline = page.locator("#brief .inline-progress")
+    inline.wait_for(state="visible")
+    assert "Generating..." in inline.inner_text()
+    assert page.locator("#generate-brief").is_disabled()
+    background_worker()
+
+    page.wait_for_selector("#brief-output .brief-content")
+    output = Output.objects.get(decision=decision)
+    assert page.locator("#brief-output .brief-content").inner_text().startswith(
+        f"# Brief: {decision.title}")
+    assert "Synthesizing decision data..." in seen(page, "inline")
+    assert inline.is_hidden() and not page.locator("#generate-brief").is_disabled()
+    assert output.content.startswith("# Brief:")
+
+
+def test_market_research_runs_in_the_background_with_toasts(page, decision, background_worker):
+    page.goto(f"/decisions/{decision.id}")
+
+    page.click("#research-form button[type=submit]")
+
+    started = page.wait_for_selector(".toast:has-text('Market research started')")
+    assert "We'll notify you when it's ready." in started.inner_text()
+    assert started.query_selector("a.view").get_attribute("href").startswith("/jobs/#job-")
+    background_worker()
+    ready = page.wait_for_selector(".toast-success:has-text('Market research ready')")
+    assert "3 evidence item(s) added." in ready.inner_text()
+    research = MarketResearch.objects.get(decision=decision)
+    assert "Demand is growing fast." in page.locator(f"#research-{research.id}").inner_text()
+
+
+def test_the_jobs_page_shows_status_live(page, decision, org, user, background_worker):
+    job = lifecycle.job_create(job_type="brief_generation", input={}, organization=org, user=user,
+                               decision_id=decision.id)
+    page.goto("/jobs/")
+    row = page.locator(f"#job-{job.id}")
+    assert row.locator(".status").inner_text() == "pending"
+    page.wait_for_function(
+        f"document.querySelector('#job-{job.id}').dataset.mode === 'stream'")
+
+    background_worker()
+
+    page.wait_for_function(
+        f"document.querySelector('#job-{job.id} .status').textContent === 'completed'")
+    assert row.locator(".percent").inner_text() == "100%"
+    assert row.locator(".message").inner_text() == "Completed"
+
+
+def test_an_option_is_analysed_in_the_modal(page, decision, background_worker):
+    option = decision.options.get(title="Self-serve tier")
+    page.goto(f"/decisions/{decision.id}")
+
+    page.click(f"#option-{option.id} button.analyze-option")
+    page.wait_for_selector("#job-modal:not([hidden])")
+    assert page.locator("#job-modal .title").inner_text() == "Analyzing Option"
+    assert page.locator("#job-modal .hint").inner_text().endswith("10-20 seconds")
+    background_worker()
+
+    toast = page.wait_for_selector(".toast-success:has-text('Option analysis ready')")
+    option.refresh_from_db()
+    score = option.ai_analysis["score"]
+    assert f"Self-serve tier: score {score}/10" in toast.inner_text()
+    assert f"score {score}/10" in page.locator(f"#option-{option.id}").inner_text()
