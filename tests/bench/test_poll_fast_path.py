@@ -1,0 +1,160 @@
+"""The fast answer to GET /api/jobs/{id} (config.asgi's route and the view's own
+fast path) says exactly what DRF says, and leaves everything else to DRF."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+
+def _import_asgi() -> Any:
+    """config.asgi as a test imports it: without the server's changes to the
+    settings (its connection pool, the async WhiteNoise), which would apply to
+    every later test of the run. The environment is put back at once, so a
+    server another test starts as a subprocess gets its usual settings."""
+    names = {"WEB_DB_POOL_SIZE": "0", "WEB_ASYNC_WHITENOISE": "0"}
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ.update(names)
+    try:
+        import config.asgi as module
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return module
+
+
+asgi = _import_asgi()
+from jobs import lifecycle  # noqa: E402
+from jobs.api import views  # noqa: E402
+
+
+def _call(app: Any, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    async def run() -> tuple[int, dict[str, str], bytes]:
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+            "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
+            "server": ("testserver", 80),
+            "headers": [(b"host", b"testserver")]
+            + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        }
+        sent: list[dict[str, Any]] = []
+        first = [{"type": "http.request", "body": b"", "more_body": False}]
+        done = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            if first:
+                return first.pop()
+            await done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        try:
+            await app(scope, receive, send)
+        finally:
+            done.set()
+            await views.close_connection_pool()
+        start = sent[0]
+        body = b"".join(m.get("body", b"") for m in sent[1:])
+        return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, body
+
+    return asyncio.run(run())
+
+
+def _fresh_pools(monkeypatch: Any) -> None:
+    monkeypatch.setattr(views, "_pools", {})
+
+
+@pytest.fixture
+def job_and_token(transactional_db: None, user: Any, other_org: Any, make_user: Any) -> Any:
+    org = user.memberships.first().organization
+    job = lifecycle.job_create(
+        job_type="diagnostic", input={"steps": 1}, organization=org, user=user
+    )
+    started = lifecycle.job_start(job.id)
+    lifecycle.job_complete(job.id, attempt=started.attempts, output={"ok": True, "n": 1})
+    outsider = make_user(other_org)
+    return job, Token.objects.create(user=user).key, Token.objects.create(user=outsider).key
+
+
+def test_route_answers_like_django(job_and_token: Any, monkeypatch: Any) -> None:
+    _fresh_pools(monkeypatch)
+    job, token, _ = job_and_token
+    path = f"/api/jobs/{job.id}"
+    headers = {"Authorization": f"Token {token}"}
+    fast = _call(asgi.application, path, headers)
+    monkeypatch.setattr(asgi, "_poll_headers", None)  # the route off: Django and DRF
+    monkeypatch.setattr(views, "poll_job", _never)  # and the view's fast path off
+    slow = _call(asgi.application, path, headers)
+    assert fast[0] == slow[0] == 200
+    assert fast[2] == slow[2]
+    assert b'"output":{"n":1,"ok":true}' in fast[2]  # jsonb orders keys
+    assert fast[1] == slow[1]
+
+
+def test_not_modified_like_django(job_and_token: Any, monkeypatch: Any) -> None:
+    _fresh_pools(monkeypatch)
+    job, token, _ = job_and_token
+    path = f"/api/jobs/{job.id}"
+    etag = _call(asgi.application, path, {"Authorization": f"Token {token}"})[1]["etag"]
+    headers = {"Authorization": f"Token {token}", "If-None-Match": f'W/"other", {etag}'}
+    fast = _call(asgi.application, path, headers)
+    monkeypatch.setattr(asgi, "_poll_headers", None)
+    monkeypatch.setattr(views, "poll_job", _never)
+    slow = _call(asgi.application, path, headers)
+    assert fast[0] == slow[0] == 304
+    assert fast[2] == slow[2] == b""
+    assert fast[1] == slow[1]
+    assert "content-type" not in fast[1]
+
+
+def test_view_fast_path_answers_like_drf(job_and_token: Any, monkeypatch: Any) -> None:
+    """With the route off (other middleware, say), the view's own fast path."""
+    _fresh_pools(monkeypatch)
+    job, token, _ = job_and_token
+    monkeypatch.setattr(asgi, "_poll_headers", None)
+    path = f"/api/jobs/{job.id}"
+    headers = {"Authorization": f"Token {token}"}
+    fast = _call(asgi.application, path, headers)
+    monkeypatch.setattr(views, "poll_job", _never)
+    slow = _call(asgi.application, path, headers)
+    assert fast == slow
+    assert fast[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("who", "extra", "expected"),
+    [
+        ("bad", {}, 401),  # DRF's "Invalid token."
+        ("outsider", {}, 404),  # another organization's job
+        ("owner", {"Accept": "text/html"}, 200),  # the browsable API: DRF renders it
+    ],
+)
+def test_everything_else_goes_to_drf(
+    job_and_token: Any, monkeypatch: Any, who: str, extra: dict[str, str], expected: int
+) -> None:
+    _fresh_pools(monkeypatch)
+    job, token, outsider = job_and_token
+    key = {"bad": "nope", "outsider": outsider, "owner": token}[who]
+    code, headers, body = _call(
+        asgi.application, f"/api/jobs/{job.id}", {"Authorization": f"Token {key}", **extra}
+    )
+    assert code == expected
+    if expected == 200:
+        assert headers["content-type"].startswith("text/html")
+    else:
+        assert headers["content-type"] == "application/json"
+        assert b"detail" in body
+
+
+async def _never(**kwargs: Any) -> None:
+    return None
