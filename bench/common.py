@@ -10,6 +10,9 @@ recorded run:
                              polling, streaming, admission, scale)
     BENCH_DATABASE_NAME      the benchmark database (default plinth_bench; dropped and
                              created anew each run, so dev and test databases are untouched)
+    BENCH_OUT                where results.json and RESULTS.md go (default bench/ for a
+                             full run; quick and BENCH_ONLY runs default to
+                             bench/out/, so they never overwrite the record)
     BENCH_JOBS, BENCH_LATENCY_SECONDS, BENCH_HTTP_SECONDS, BENCH_SCALE_ROWS,
     BENCH_PGBENCH_SECONDS    override one size of the chosen scale
 """
@@ -84,6 +87,20 @@ def sizes() -> Sizes:
 def only() -> set[str] | None:
     raw = os.environ.get("BENCH_ONLY", "").strip()
     return {s.strip() for s in raw.split(",") if s.strip()} or None
+
+
+def out_dir() -> Path:
+    """bench/ for the recorded run (full, every scenario, or BENCH_MERGE into it),
+    bench/out/ otherwise."""
+    raw = os.environ.get("BENCH_OUT", "").strip()
+    if raw:
+        path = Path(raw)
+    elif os.environ.get("BENCH_MERGE") or (sizes().scale == "full" and not only()):
+        path = BENCH_DIR
+    else:
+        path = BENCH_DIR / "out"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 # --- the database ------------------------------------------------------------

@@ -23,7 +23,8 @@ SCENARIOS = ["ceiling", "throughput", "latency", "polling", "streaming", "admiss
 def main() -> int:
     sz = sizes()
     chosen = common.only() or set(SCENARIOS)
-    results_path = common.BENCH_DIR / "results.json"
+    out_dir = common.out_dir()
+    results_path = out_dir / "results.json"
     common.prepare_env()
     log(f"scale={sz.scale} reps={sz.reps} database={BENCH_DB} scenarios={sorted(chosen)}")
     common.recreate_database(BENCH_DB)
@@ -78,8 +79,8 @@ def main() -> int:
     results["load"]["after"] = common.uptime()
     results["duration_s"] = round(time.monotonic() - t0)
     common.dump_json(results_path, results)
-    (common.BENCH_DIR / "RESULTS.md").write_text(report.render(results))
-    log(f"wrote {results_path} and bench/RESULTS.md in {results['duration_s']} s")
+    (out_dir / "RESULTS.md").write_text(report.render(results))
+    log(f"wrote {results_path} and {out_dir / 'RESULTS.md'} in {results['duration_s']} s")
     if "--keep-db" not in sys.argv:
         from django.db import connections
 
