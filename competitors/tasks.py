@@ -8,8 +8,10 @@ when asked, so they can be tuned per deployment (and per test).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
+from rest_framework.exceptions import ValidationError
 
 from competitors.handlers import (
     brief_generation,
@@ -18,12 +20,21 @@ from competitors.handlers import (
     market_research,
     option_analysis,
 )
+from competitors.models import Decision
 from jobs.registry import JobType, register
 
 
 @dataclass(frozen=True)
 class DecisionJobType(JobType):
     """A job type whose poll interval and maximum duration are read from settings."""
+
+    def validate_scope(self, *, organization: Any, decision_id: Any) -> None:
+        if decision_id is None:
+            raise ValidationError({"decision_id": [f"{self.name} needs a decision_id."]})
+        if not Decision.objects.filter(id=decision_id, organization=organization).exists():
+            raise ValidationError(
+                {"decision_id": [f"Decision {decision_id} not found in this organization."]}
+            )
 
     @property
     def poll_interval(self) -> int:

@@ -98,6 +98,10 @@ class JobType:
     queueing_lock: KeyFunc | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    def validate_scope(self, *, organization: Any, decision_id: Any) -> None:
+        """Check the job's scope at creation (raise a DRF ValidationError): a type that
+        works on a decision says so here, so a wrong id is a 400 and not a failed job."""
+
     @property
     def retries(self) -> int:
         if self.max_retries is not None:

@@ -91,6 +91,9 @@ class JobListCreateView(generics.ListAPIView):
             job_input = lifecycle.job_validate_input(job_type=data["type"], input=data["input"])
         except ValidationError as exc:
             raise ValidationError({"input": exc.detail}) from exc
+        registry.get(data["type"]).validate_scope(
+            organization=organization, decision_id=data.get("decision_id")
+        )
         job = lifecycle.job_create(
             job_type=data["type"],
             input=job_input,

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from competitors.models import CompetitorProfile, Decision, Option, Output
 from jobs import lifecycle
-from jobs.models import Organization
+from jobs.models import Job, Organization
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +127,22 @@ def test_a_decision_is_created_from_the_page(user, org):
     decision = Decision.objects.get(title="Price change?")
     assert response.status_code == 302 and response["Location"] == f"/decisions/{decision.id}"
     assert decision.organization == org and decision.context == "Churn is up."
+
+
+def test_a_decision_job_with_a_missing_or_foreign_decision_is_refused_at_creation(
+    api, decision, other_org
+):
+    theirs = Decision.objects.create(organization=other_org, title="Theirs")
+    body = {"type": "brief_generation", "input": {}}
+
+    missing = api.post("/api/jobs", body, format="json")
+    foreign = api.post("/api/jobs", {**body, "decision_id": str(theirs.id)}, format="json")
+    ours = api.post("/api/jobs", {**body, "decision_id": str(decision.id)}, format="json")
+
+    assert missing.status_code == 400
+    assert missing.json()["decision_id"] == ["brief_generation needs a decision_id."]
+    assert foreign.status_code == 400
+    assert foreign.json()["decision_id"] == [
+        f"Decision {theirs.id} not found in this organization."]
+    assert ours.status_code == 201
+    assert Job.objects.get(id=ours.json()["id"]).decision_id == decision.id

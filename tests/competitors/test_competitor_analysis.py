@@ -10,6 +10,7 @@ import pytest
 
 from competitors import services
 from competitors.models import CompetitorProfile, Decision
+from jobs import lifecycle
 from jobs.models import Job, JobEvent, JobStep, Organization
 from tests.competitors.conftest import llm_prompt, llm_reply
 from tests.conftest import drain
@@ -156,10 +157,15 @@ def test_invalid_input_is_refused_with_400_and_no_job(api, decision, input, fiel
 def test_without_a_decision_of_its_organization_the_job_fails_at_once(
     api, decision, site, clean_queue
 ):
+    # The API refuses these at creation (tests/competitors/test_api.py); a job made
+    # another way (a script, the shell) is still refused by its worker.
     stranger = Decision.objects.create(
         organization=Organization.objects.create(name="Other", slug="other"), title="Theirs")
-    missing = start(api, None, company_url=f"{site.url}/")
-    theirs = start(api, stranger, company_url=f"{site.url}/")
+    input = {"company_name": "Acme Corp", "company_url": f"{site.url}/"}
+    missing = lifecycle.job_create(job_type="competitor_analysis", input=input,
+                                   organization=decision.organization)
+    theirs = lifecycle.job_create(job_type="competitor_analysis", input=input,
+                                  organization=decision.organization, decision_id=stranger.id)
 
     drain()
 
