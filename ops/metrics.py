@@ -104,15 +104,20 @@ def job_type_names() -> list[str]:
     return sorted({t.name for t in registry.all_types()} | {name for (name,) in present})
 
 
-def _type_limits(names: list[str]) -> tuple[list[str], list[int]]:
-    default = int(settings.JOBS["DEFAULT_MAX_DURATION_SECONDS"])
-    limits = []
+def _type_limits(names: list[str]) -> tuple[list[str], list[int], list[int]]:
+    """Each type's maximum running and pending seconds (the platform's defaults for a
+    type no longer registered), as jobs.maintenance.expire_stuck_jobs applies them."""
+    conf = settings.JOBS
+    running, pending = [], []
     for name in names:
         try:
-            limits.append(int(registry.get(name).max_duration))
-        except Exception:  # a type no longer registered: the platform's default
-            limits.append(default)
-    return names, limits
+            job_type = registry.get(name)
+            running.append(int(job_type.max_duration))
+            pending.append(int(job_type.pending_expiry))
+        except Exception:
+            running.append(int(conf["DEFAULT_MAX_DURATION_SECONDS"]))
+            pending.append(int(conf["PENDING_EXPIRY_SECONDS"]))
+    return names, running, pending
 
 
 def _queue_of(name: str) -> str:
@@ -173,7 +178,7 @@ def summary(*, now: dt.datetime | None = None) -> Summary:
     # which holds only active jobs however long the history. "Stuck" uses the
     # platform's own expiry rules (jobs.maintenance.expire_stuck_jobs) plus running
     # jobs whose worker stopped sending heartbeats (rescue_stalled_jobs).
-    types, limits = _type_limits(names)
+    types, limits, pending_limits = _type_limits(names)
     conf = settings.JOBS
     for name, pending, backing_off, running, oldest, stuck in _rows(
         "SELECT j.type, "
@@ -182,23 +187,26 @@ def summary(*, now: dt.datetime | None = None) -> Summary:
         "count(*) FILTER (WHERE j.status = 'running'), "
         "min(j.available_at) FILTER (WHERE j.status = 'pending' AND j.available_at <= %(now)s), "
         "count(*) FILTER (WHERE "
-        "  (j.status = 'pending' AND j.available_at < %(pending_cutoff)s) OR "
+        "  (j.status = 'pending' AND j.available_at < %(now)s - make_interval("
+        "     secs => COALESCE(lim.pending, %(default_pending)s))) OR "
         "  (j.status = 'running' AND (j.started_at < %(now)s - make_interval("
         "     secs => COALESCE(lim.seconds, %(default_limit)s))"
         "   OR (p.status = 'doing' AND (p.worker_id IS NULL OR w.last_heartbeat < %(beat)s))))) "
         "FROM jobs_job j "
-        "LEFT JOIN unnest(%(types)s::text[], %(limits)s::int[]) AS lim(type, seconds) "
+        "LEFT JOIN unnest(%(types)s::text[], %(limits)s::int[], %(pending_limits)s::int[]) "
+        "  AS lim(type, seconds, pending) "
         "  ON lim.type = j.type "
         "LEFT JOIN procrastinate_jobs p ON p.id = j.procrastinate_job_id AND j.status = 'running' "
         "LEFT JOIN procrastinate_workers w ON w.id = p.worker_id "
         "WHERE j.status IN ('pending', 'running') GROUP BY j.type",
         {
             "now": now,
-            "pending_cutoff": now - dt.timedelta(seconds=int(conf["PENDING_EXPIRY_SECONDS"])),
+            "default_pending": int(conf["PENDING_EXPIRY_SECONDS"]),
             "default_limit": int(conf["DEFAULT_MAX_DURATION_SECONDS"]),
             "beat": now - dt.timedelta(seconds=float(conf["STALLED_WORKER_SECONDS"])),
             "types": types,
             "limits": limits,
+            "pending_limits": pending_limits,
         },
     ):
         m = row_for(name)

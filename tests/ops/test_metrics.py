@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from jobs import lifecycle
+from jobs import lifecycle, registry
 from ops import metrics
 from ops.models import DurationBaseline
 from tests.conftest import drain
@@ -60,6 +60,17 @@ def test_depth_oldest_pending_back_off_and_stuck_by_the_expiry_rules():
     assert (diag.pending, diag.backing_off, diag.running) == (3, 1, 2)
     assert diag.oldest_pending_s == pytest.approx(420, abs=1)  # not the back-off one
     assert diag.stuck == 2
+
+
+@pytest.mark.django_db
+def test_a_type_that_may_wait_longer_is_stuck_only_past_its_own_pending_limit():
+    now = timezone.now()
+    regenerate = "roadmap.regenerate"
+    assert registry.get(regenerate).pending_expiry == 6 * 3600
+    active(now=now, type=regenerate, waited=dt.timedelta(minutes=30))  # waits behind a lock
+    active(now=now, type=regenerate, waited=dt.timedelta(hours=7))  # stuck: past 6 hours
+
+    assert metrics.summary(now=now).type(regenerate).stuck == 1
 
 
 @pytest.mark.django_db
