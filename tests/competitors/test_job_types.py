@@ -166,6 +166,35 @@ def test_option_analysis_saves_the_analysis_on_the_option(api, decision, clean_q
     assert job.output["analysis"] == option.ai_analysis
 
 
+def test_option_analysis_through_the_wire_level_openai_fake(
+    api, decision, profile, fake_openai, clean_queue
+):
+    fake_openai.reply = llm_reply({"assess one option": {
+        "summary": "Self-serve wins small teams.", "pros": ["Fast setup"],
+        "cons": ["Support load"], "risks": ["Acme copies it"], "score": 8,
+        "recommendation": "pursue"}})
+    option = decision.options.get(title="Self-serve tier")
+    job = start(api, decision, "option_analysis", option_id=str(option.id))
+
+    drain()
+
+    job.refresh_from_db()
+    option.refresh_from_db()
+    calls = fake_openai.calls("/v1/chat/completions")
+    prompt = llm_prompt(calls[0])
+    assert len(calls) == 1
+    assert "Analyse the option 'Self-serve tier'" in prompt
+    assert "Stay sales-led" in prompt and "Acme Corp" in prompt
+    assert job.status == "completed" and option.analysis_job_id == job.id
+    assert {k: option.ai_analysis[k] for k in
+            ("summary", "pros", "cons", "risks", "score", "recommendation", "provider",
+             "offline")} == {
+        "summary": "Self-serve wins small teams.", "pros": ["Fast setup"],
+        "cons": ["Support load"], "risks": ["Acme copies it"], "score": 8,
+        "recommendation": "pursue", "provider": "openai", "offline": False}
+    assert job.output["analysis"] == option.ai_analysis and job.output["offline"] is False
+
+
 def test_option_analysis_of_another_decisions_option_fails_at_once(
     api, decision, org, clean_queue
 ):
@@ -233,6 +262,34 @@ def test_evidence_search_judges_sources_and_the_decisions_material(
     assert all(i.origin == "evidence_search" and i.decision_id == decision.id for i in items)
     relevances = [i.relevance for i in items]
     assert relevances == sorted(relevances, reverse=True)
+
+
+def test_evidence_search_through_the_wire_level_openai_fake(
+    api, decision, search_source, fake_openai, clean_queue
+):
+    fake_openai.reply = llm_reply({"judge evidence": {"items": [
+        {"candidate": 1, "summary": "Buyers find the pricing page confusing.",
+         "stance": "supports", "relevance": 0.8},
+        {"candidate": 99, "summary": "Points nowhere.", "stance": "neutral", "relevance": 0.9},
+    ]}})
+    job = start(api, decision, "evidence_search", query="pricing confusing buyers", max_results=3)
+
+    drain()
+
+    job.refresh_from_db()
+    calls = fake_openai.calls("/v1/chat/completions")
+    prompt = llm_prompt(calls[0])
+    items = list(EvidenceItem.objects.filter(job_id=job.id).order_by("position"))
+    assert len(calls) == 1
+    assert "Question: pricing confusing buyers" in prompt
+    assert "Analytics buyers complain pricing is confusing" in prompt
+    assert job.status == "completed" and job.output["offline"] is False
+    assert [(i.title, i.summary, i.stance, i.relevance, i.source_url, i.offline)
+            for i in items] == [
+        ("Analytics buyers complain pricing is confusing",
+         "Buyers find the pricing page confusing.", "supports", 0.8,
+         "https://research.example/pricing", False)]
+    assert job.output["evidence_count"] == 1
 
 
 def test_evidence_search_that_finds_nothing_completes_empty_without_asking_the_model(
