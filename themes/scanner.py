@@ -7,10 +7,11 @@ Two parts, each a durable step of the `theme_scan` job:
   interviews it saw, is stored, so a retry does not ask again.
 - `themes_apply`: upserts the themes by slug and links their evidence, all
   through the audited `ToolExecutor`, in one transaction. Running it twice
-  on the same interviews updates and does not duplicate. The caps
-  (MAX_THEMES_PER_RUN, MAX_LINKS_PER_THEME) keep the strongest themes and
-  the first links; what they leave out is listed in `skipped` with the
-  reason. A dry run writes nothing, not even audit entries.
+  on the same interviews updates and does not duplicate. The caps keep
+  the strongest themes (MAX_THEMES_PER_RUN) and, per theme, the first new
+  links while the theme has fewer than MAX_LINKS_PER_THEME in all; what
+  they leave out is listed in `skipped` with the reason. A dry run writes
+  nothing, not even audit entries.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from django.utils.text import slugify
 from jobs.ai import llm
 from jobs.models import Job, Organization
 from themes.executor import ToolExecutor
-from themes.models import Interview, Quote, Theme
+from themes.models import Interview, Quote, ThemeEvidence
 from themes.offline import offline_themes
 from themes.prompts import SYSTEM, THEMES_SCHEMA, build_prompt
 from themes.selectors import interviews_recent
@@ -172,14 +173,6 @@ def themes_apply(
 def _apply_one(
     candidate: dict[str, Any], *, executor: ToolExecutor, result: ScanResult, max_links: int
 ) -> None:
-    evidence = candidate["evidence"]
-    if len(evidence) > max_links:
-        result.skipped.append(
-            {"name": candidate["name"], "slug": candidate["slug"],
-             "links_dropped": len(evidence) - max_links,
-             "reason": f"MAX_LINKS_PER_THEME ({max_links}) reached"}
-        )
-        evidence = evidence[:max_links]
     slug = candidate["slug"]
     theme, action = executor.theme_upsert(
         slug=slug,
@@ -187,6 +180,27 @@ def _apply_one(
         description=candidate["description"],
         confidence=candidate["confidence_score"],
     )
+    # MAX_LINKS_PER_THEME bounds the theme's links, not one run's: what is
+    # linked already is left out first, then only the room left is used.
+    # (The upsert locked the theme row, so the count holds until commit.)
+    links = (
+        theme.evidence.all() if theme is not None
+        # a dry run: the theme may exist already
+        else ThemeEvidence.objects.filter(theme__organization=executor.organization,
+                                          theme__slug=slug)
+    )
+    linked = {(str(i), q) for i, q in links.values_list("interview_id", "quote_id")}
+    evidence = [
+        e for e in candidate["evidence"] if (e["interview_id"], e["quote_id"]) not in linked
+    ]
+    room = max(0, max_links - len(linked))
+    if len(evidence) > room:
+        result.skipped.append(
+            {"name": candidate["name"], "slug": slug,
+             "links_dropped": len(evidence) - room,
+             "reason": f"MAX_LINKS_PER_THEME ({max_links}) reached"}
+        )
+        evidence = evidence[:room]
     for item in evidence:
         if executor.evidence_link(
             theme=theme, slug=slug, interview_id=item["interview_id"], quote_id=item["quote_id"]
@@ -195,12 +209,7 @@ def _apply_one(
     if theme is not None:
         occurrences = executor.occurrences_refresh(theme=theme)
     else:  # a dry run: the interviews it already has and the ones it would get
-        linked = set(
-            Theme.objects.filter(organization=executor.organization, slug=slug)
-            .values_list("evidence__interview_id", flat=True)
-        )
-        linked.discard(None)
-        occurrences = len({str(i) for i in linked} | {e["interview_id"] for e in evidence})
+        occurrences = len({i for i, _ in linked} | {e["interview_id"] for e in evidence})
     if action in ("created", "would_create"):
         result.themes_created += 1
     else:

@@ -200,3 +200,61 @@ def test_a_scan_of_an_organization_deactivated_meanwhile_ends_quietly(org, clean
     assert job.status == "completed"
     assert job.output["skipped"] == [{"reason": "The organization is no longer active"}]
     assert not Theme.objects.exists()
+
+
+def _links(slug: str) -> list[str]:
+    return [str(i) for i in ThemeEvidence.objects.filter(theme__slug=slug)
+            .order_by("id").values_list("interview_id", flat=True)]
+
+
+def test_the_links_cap_counts_the_links_a_theme_already_has(org, clean_queue, settings):
+    settings.MAX_LINKS_PER_THEME = 3
+    older = interviews_about(org, WORDS[:2], copies=2, days_ago=5)
+    first = run_scan(org)
+    assert first["links_created"] == 4 and not first["skipped"]
+    # Newer interviews come first in the evidence, ahead of the linked ones.
+    newer = interviews_about(org, WORDS[:2], copies=3, days_ago=1)
+
+    dry = run_scan(org, dry_run=True)
+    second = run_scan(org)
+    third = run_scan(org)
+
+    assert (dry["links_created"], second["links_created"], third["links_created"]) == (2, 2, 0)
+    for result, dropped in ((dry, 2), (second, 2), (third, 2)):
+        assert {(s["slug"], s["reason"], s["links_dropped"]) for s in result["skipped"]} == {
+            (slug, "MAX_LINKS_PER_THEME (3) reached", dropped)
+            for slug in ("pricing", "onboarding")}
+        assert {t["slug"]: t["occurrences"] for t in result["themes"]} == {
+            "pricing": 3, "onboarding": 3}
+    for word in WORDS[:2]:
+        links = _links(word)
+        assert len(links) == 3
+        # the two it had, then the newest of the new ones
+        assert set(links[:2]) == {str(i.id) for i in older if i.title.startswith(word)}
+        assert links[2] in {str(i.id) for i in newer if i.title.startswith(word)}
+
+
+def test_new_evidence_after_the_linked_items_is_linked_while_the_theme_has_room(
+    org, clean_queue, settings
+):
+    settings.MAX_LINKS_PER_THEME = 4
+    newer = interviews_about(org, WORDS[:2], copies=2, days_ago=1)
+    run_scan(org)
+    # Older interviews come after the linked ones in the evidence.
+    older = interviews_about(org, WORDS[:2], copies=3, days_ago=5)
+
+    second = run_scan(org)
+
+    assert second["links_created"] == 4
+    assert {(s["slug"], s["links_dropped"]) for s in second["skipped"]} == {
+        ("pricing", 1), ("onboarding", 1)}
+    for word in WORDS[:2]:
+        links = _links(word)
+        assert set(links[:2]) == {str(i.id) for i in newer if i.title.startswith(word)}
+        assert set(links[2:]) < {str(i.id) for i in older if i.title.startswith(word)}
+        assert len(links) == 4
+
+    settings.MAX_LINKS_PER_THEME = 6  # room again: the one left out is linked now
+    third = run_scan(org)
+    assert third["links_created"] == 2 and not third["skipped"]
+    assert all(len(_links(word)) == 5 for word in WORDS[:2])
