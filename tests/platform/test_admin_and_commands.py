@@ -33,6 +33,36 @@ def test_the_job_list_shows_filters_and_a_progress_column(staff_client, org, cle
     assert "By status" in html and "By type" in html
 
 
+def test_the_job_list_filters_by_organization_and_date_and_searches_ids(
+    staff_client, org, other_org, clean_queue
+):
+    ours = lifecycle.job_create(job_type="diagnostic", input={}, organization=org)
+    theirs = lifecycle.job_create(job_type="diagnostic", input={}, organization=other_org)
+
+    html = staff_client.get("/admin/jobs/job/").content.decode()
+    by_org = staff_client.get(f"/admin/jobs/job/?organization__id__exact={org.id}")
+    by_date = staff_client.get("/admin/jobs/job/?created_at__year=2000")
+    this_year = staff_client.get(f"/admin/jobs/job/?created_at__year={ours.created_at.year}")
+    search = staff_client.get("/admin/jobs/job/", {"q": str(theirs.id)[:13]})
+
+    assert "By organization" in html and "By created at" in html
+    assert [j.id for j in by_org.context["cl"].result_list] == [ours.id]
+    assert list(by_date.context["cl"].result_list) == []
+    assert {j.id for j in this_year.context["cl"].result_list} == {ours.id, theirs.id}
+    assert [j.id for j in search.context["cl"].result_list] == [theirs.id]
+
+
+def test_procrastinates_own_admin_stays_available_to_staff(staff_client, org, clean_queue):
+    job = lifecycle.job_create(job_type="diagnostic", input={}, organization=org)
+
+    listing = staff_client.get("/admin/procrastinate/procrastinatejob/")
+    row = staff_client.get(f"/admin/procrastinate/procrastinatejob/{job.procrastinate_job_id}/change/")
+
+    assert listing.status_code == 200 and row.status_code == 200
+    assert "jobs.run" in listing.content.decode()
+    assert Client().get("/admin/procrastinate/procrastinatejob/").status_code == 302
+
+
 def test_the_job_page_shows_its_events_and_steps(staff_client, org, clean_queue):
     from tests.conftest import drain
 

@@ -211,6 +211,19 @@ def test_schema_documents_every_jobs_endpoint(api):
     assert {"get", "delete"} <= set(paths["/api/jobs/{job_id}"])
 
 
+def test_the_browsable_docs_serve_swagger_ui_from_this_server_not_a_cdn(api):
+    from django.contrib.staticfiles import finders
+
+    page = api.get("/api/docs/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "cdn.jsdelivr.net" not in html and "unpkg.com" not in html
+    assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert "/api/schema/" in html
+
+
 def test_job_types_lists_the_diagnostic_type(api):
     names = [t["name"] for t in api.get("/api/jobs/types").json()]
     assert "diagnostic" in names
