@@ -1,5 +1,7 @@
 """Demo data: three dozen interviews of the last four weeks, with quotes.
 
+Seeding again re-dates them (`redate`), so they stay the last four weeks'.
+
 Each topic has a few phrasings that share one keyword and little else, so
 a scan (offline, or with a real model) finds one theme per topic; topics
 come up with different frequencies, so the roadmap gets a spread of
@@ -51,12 +53,39 @@ TOPICS: dict[str, tuple[float, list[str]]] = {
 }
 
 
+TITLE = "Customer interview #"
+
+
+def redate(*, organization: Any, today: dt.date) -> int:
+    """Move the demo interviews forward so the newest is dated `today`; the days moved.
+
+    The demo is dated relative to the day it was first seeded; without this a
+    checkout a month old has no interviews in a scan's default 30-day
+    lookback. Their spacing is kept, and a second call moves nothing.
+    """
+    demo = list(
+        Interview.objects.filter(organization=organization, title__startswith=TITLE)
+    )
+    newest = max((i.interviewed_at for i in demo), default=None)
+    if newest is None or newest >= today:
+        return 0
+    shift = today - newest
+    for item in demo:
+        item.interviewed_at += shift
+    Interview.objects.bulk_update(demo, ["interviewed_at"])
+    return shift.days
+
+
 def seed(*, organization: Any, user: Any) -> str | None:
+    today = timezone.now().date()
     existing = Interview.objects.filter(organization=organization).count()
     if existing >= INTERVIEWS:
-        return f"{existing} interviews already there"
+        moved = redate(organization=organization, today=today)
+        return f"{existing} interviews already there" + (
+            f" (moved {moved} days forward, to end today)" if moved else ""
+        )
+    redate(organization=organization, today=today)
     rng = random.Random(4)
-    today = timezone.now().date()
     for n in range(existing, INTERVIEWS):
         quotes = [
             rng.choice(phrasings)
@@ -65,7 +94,7 @@ def seed(*, organization: Any, user: Any) -> str | None:
         ] or [rng.choice(TOPICS["search"][1])]
         interview_create(
             organization=organization,
-            title=f"Customer interview #{n + 1}",
+            title=f"{TITLE}{n + 1}",
             interviewed_at=today - dt.timedelta(days=rng.randint(0, 27)),
             transcript=" ".join(quotes),
             quotes=quotes,
