@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from jobs import lifecycle
-from jobs.models import Job, JobStatus, Organization
+from jobs.models import ErrorKind, Job, JobStatus, Organization
 from reports.models import AnalysisJob, Block, ContextItem, Document, Revision
 
 JOB_TYPES = {
@@ -119,9 +119,19 @@ def job_result_write(*, job: Job, block_id: str, content: str) -> bool:
     A second run for the same job (a rescued worker, a re-delivered task) finds
     its revision and writes nothing; `Revision.job` is unique, so even a race
     cannot leave two. Returns whether it wrote.
+
+    A block deleted after the handler's own check (between it and this
+    transaction) fails the job here, "Block not found" as the seed says,
+    instead of letting it complete having written nothing: the failure is
+    written in this transaction, so the platform's completion that follows
+    finds the job no longer running and changes nothing. (Raising would leave
+    the job `running`: the platform does not yet fail a job whose completion
+    writes raise.)
     """
     block = Block.objects.select_for_update().filter(id=block_id).first()
     if block is None:
+        lifecycle.job_fail(job.id, attempt=job.attempts, error="Block not found",
+                           kind=ErrorKind.PERMANENT)
         return False
     if Revision.objects.filter(job=job).exists():
         return False

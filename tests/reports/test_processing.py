@@ -4,10 +4,11 @@ completion, and every failure the seed names."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from jobs.models import Job, JobEvent
 from reports import services
@@ -177,6 +178,42 @@ def test_a_block_deleted_while_claude_answers_fails_and_writes_nothing(
     wait_for(lambda: job_status(job_id) == "failed")
     assert job_body(api, job_id)["error"] == "Block not found"
     assert not Revision.objects.filter(job_id=job_id).exists()
+
+
+def test_a_block_deleted_just_before_the_completing_write_fails_the_job(
+    api, document, block, monkeypatch
+):
+    # The handler's existence check has passed; the block goes between it and the
+    # transaction that completes the job. The job must fail, not complete empty.
+    # The delete commits on its own connection, as a person's request would.
+    write = services.job_result_write
+    deleted = []
+
+    def delete_elsewhere(block_id):
+        try:
+            deleted.append(Block.objects.filter(id=block_id).delete()[0])
+        finally:
+            connection.close()
+
+    def delete_then_write(**kwargs):
+        other = threading.Thread(target=delete_elsewhere, args=(kwargs["block_id"],))
+        other.start()
+        other.join(20)
+        return write(**kwargs)
+
+    monkeypatch.setattr(services, "job_result_write", delete_then_write)
+    job_id = start(api, document, block)
+
+    drain()
+
+    body = job_body(api, job_id)
+    assert deleted == [1]  # the hook ran, inside the completion path
+    assert (body["status"], body["error"]) == ("FAILED", "Block not found")
+    assert body["result"] is None and body["completedAt"] is not None
+    job = Job.objects.get(id=job_id)
+    assert (job.error_kind, job.attempts) == ("permanent", 1)  # not retried
+    assert not Revision.objects.filter(job_id=job_id).exists()
+    assert not Block.objects.filter(id=block.id).exists()
 
 
 def test_delete_stops_a_running_job_and_its_answer_is_not_written(
