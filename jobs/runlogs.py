@@ -6,6 +6,16 @@
 
 Counts are kept on the instance and written at finish (and by
 `run_log_flush`), so a run of fifty items costs two writes, not fifty.
+
+A run's log is finished by the run itself (in its `finally`). A worker that
+is killed never gets there, so its log would stay `running` for ever:
+
+- `run_log_start(job=...)` first closes the same job's earlier `running`
+  logs as `failed` ("worker lost"): a rescued attempt starting again proves
+  the earlier attempt is gone;
+- `run_logs_sweep()` does the same for `running` logs whose job is no longer
+  running (rescued and waiting, or finished by the platform); the periodic
+  `jobs.maintenance.rescue` task calls it after each rescue.
 """
 
 from __future__ import annotations
@@ -15,12 +25,49 @@ from typing import Any
 
 from django.utils import timezone
 
-from jobs.models import Job, RunLog
+from jobs.models import Job, JobStatus, RunLog
+
+WORKER_LOST = "worker lost"
+
+
+def _fail_lost(rows: Any) -> int:
+    """Close `running` logs as failed "worker lost", with finished_at and duration (the
+    error is appended when there is room, like any other run-level error)."""
+    now = timezone.now()
+    closed = 0
+    for log in rows.filter(status=RunLog.Status.RUNNING).only(
+            "id", "errors", "metadata", "started_at"):
+        errors = list(log.errors or [])
+        if len(errors) < RunLog.MAX_ERRORS:
+            errors.append(WORKER_LOST)
+        metadata = {**(log.metadata or {}), "stopped": WORKER_LOST}
+        duration = max(0, int((now - log.started_at).total_seconds() * 1000))
+        # Only while still running: a run that finished meanwhile keeps its own result.
+        closed += RunLog.objects.filter(id=log.id, status=RunLog.Status.RUNNING).update(
+            status=RunLog.Status.FAILED, finished_at=now, errors=errors,
+            metadata=metadata, duration_ms=duration)
+    return closed
+
+
+def run_logs_sweep() -> int:
+    """Fail the `running` logs of jobs that are no longer running; returns how many.
+
+    A log is written only by a running job, so a `running` log whose job is
+    pending again (rescued after its worker died) or finished belongs to an
+    attempt that will never finish it. Logs started without a job are left
+    alone: nothing says whether their run is alive. The run log table has one
+    row per scheduled or batch run (not per job), so this stays small.
+    """
+    return _fail_lost(RunLog.objects.filter(job__isnull=False).exclude(
+        job__status=JobStatus.RUNNING))
 
 
 def run_log_start(
     *, job_type: str, job: Job | None = None, metadata: dict[str, Any] | None = None
 ) -> RunLog:
+    if job is not None:
+        # This job's earlier attempts that left a log `running` were lost with their worker.
+        _fail_lost(RunLog.objects.filter(job=job))
     log = RunLog.objects.create(job=job, job_type=job_type, metadata=dict(metadata or {}))
     log._t0 = time.monotonic()  # type: ignore[attr-defined]
     return log

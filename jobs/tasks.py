@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from procrastinate.contrib.django import app
 
-from jobs import maintenance
+from jobs import maintenance, runlogs
 from jobs.runtime import run_job  # noqa: F401  (registers the jobs.run task)
 
 MAINTENANCE_QUEUE = "maintenance"
@@ -24,7 +24,10 @@ def expire_stuck_jobs(timestamp: int) -> int:
 @app.periodic(cron="* * * * *", periodic_id="jobs-rescue")
 @app.task(name="jobs.maintenance.rescue", queue=MAINTENANCE_QUEUE, pass_context=False)
 def rescue_stalled_jobs(timestamp: int) -> int:
-    return maintenance.rescue_stalled_jobs()
+    rescued = maintenance.rescue_stalled_jobs()
+    # The run logs of attempts lost with their worker (rescued now or earlier): failed.
+    runlogs.run_logs_sweep()
+    return rescued
 
 
 @app.periodic(cron="17 * * * *", periodic_id="jobs-prune")

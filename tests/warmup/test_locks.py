@@ -9,8 +9,11 @@ import time
 import pytest
 from django.db import connection, connections
 
-from jobs.models import Job, LockLease
-from tests.conftest import wait_for
+from jobs import maintenance
+from jobs import tasks as job_tasks
+from jobs.models import Job, LockLease, RunLog
+from jobs.runlogs import WORKER_LOST
+from tests.conftest import drain, wait_for
 from tests.warmup.conftest import make_comparison
 from warmup import names
 from warmup.locks import WarmupLock
@@ -137,6 +140,46 @@ def test_a_killed_worker_process_frees_the_warmup_lock_at_once(
         after = WarmupLock(names.AI_EXPLANATIONS_LOCK, holder="next", seconds=60)
         assert wait_for(after.acquire, timeout=3)
         after.release()
-        assert Job.objects.get(id=response.json()["jobId"]).status == "running"  # until rescued
+        job_id = response.json()["jobId"]
+        assert Job.objects.get(id=job_id).status == "running"  # until rescued
+        # The killed run never reached its `finally`: its log says running.
+        assert list(RunLog.objects.filter(job_id=job_id).values_list("status", flat=True)) \
+            == ["running"]
     finally:
         release.set()
+
+    # Rescued, and run again to the end by another worker.
+    assert maintenance.rescue_stalled_jobs(seconds_since_heartbeat=0) == 1
+    drain()
+
+    job = Job.objects.get(id=job_id)
+    assert (job.status, job.attempts) == ("completed", 2)
+    lost, rerun = RunLog.objects.filter(job=job).order_by("started_at", "id")
+    # The second attempt's start closed the first attempt's log: no log stays running.
+    assert (lost.status, lost.errors, lost.metadata["stopped"]) == (
+        "failed", [WORKER_LOST], WORKER_LOST)
+    assert lost.finished_at is not None and lost.finished_at <= rerun.started_at
+    assert (rerun.status, rerun.processed, rerun.failed) == ("success", 1, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_rescue_task_fails_the_running_logs_of_jobs_no_longer_running(clean_queue):
+    def job_with_log(status: str) -> RunLog:
+        job = Job.objects.create(type=names.FORECASTS, status=status, input={})
+        return RunLog.objects.create(job=job, job_type=names.FORECASTS)
+
+    rescued = job_with_log("pending")  # its worker died; it waits for another one
+    expired = job_with_log("failed")  # failed by the platform while its worker was gone
+    alive = job_with_log("running")
+    no_job = RunLog.objects.create(job=None, job_type="themes.schedule_scans")
+    done = job_with_log("completed")
+    RunLog.objects.filter(id=done.id).update(status="success")
+
+    job_tasks.rescue_stalled_jobs(0)  # the periodic jobs.maintenance.rescue task
+
+    statuses = dict(RunLog.objects.values_list("id", "status"))
+    assert [statuses[log.id] for log in (rescued, expired, alive, no_job, done)] == [
+        "failed", "failed", "running", "running", "success"]
+    for log in (rescued, expired):
+        log.refresh_from_db()
+        assert log.errors == [WORKER_LOST] and log.finished_at is not None
