@@ -7,8 +7,10 @@
 
 The provider comes from settings (`LLM_PROVIDER`: auto picks OpenAI, then
 Anthropic, by which key is configured, and the offline provider when neither
-is). Each call waits for its slot in a cluster-wide rate limit (and, when
-configured, for room in the provider's tokens-per-minute budget), is logged
+is). Each call waits for its slot in the provider's cluster-wide rate limit
+(`llm:<provider>`; a caller's `limiter_key` adds its own, narrower budget on
+top, never a way around the provider's) and, when configured, for room in the
+provider's tokens-per-minute budget; it is logged
 (`GenerationLog`), and raises the platform's error kinds: RateLimitedError
 (429, honouring Retry-After, which also pushes the shared budget back),
 RetryableJobError (timeouts, connection errors, 5xx), AuthError (no key,
@@ -169,7 +171,13 @@ def complete(
                 estimate = estimate_tokens(prompt=prompt, system=system, max_tokens=max_tokens)
                 waited += ratelimit.acquire_tokens(name, tokens=estimate, per_minute=tpm)
                 reserved = estimate
-            waited += ratelimit.acquire(key, rate=_rate_for(key))
+            # A caller's own key is a budget within the provider's, never beside
+            # it: its slot first, then the provider-wide one, which every call
+            # of this provider shares whatever its key.
+            provider_key = default_limiter_key(name)
+            if key != provider_key:
+                waited += ratelimit.acquire(key, rate=_rate_for(key))
+            waited += ratelimit.acquire(provider_key, rate=_rate_for(provider_key))
             started = time.monotonic()
             call = providers.openai_answer if name == "openai" else providers.anthropic_answer
             raw = call(

@@ -265,3 +265,49 @@ def test_the_ai_warmup_spends_its_own_shared_llm_budget(
     assert arrivals[2] - arrivals[0] > 0.2
     assert arrivals[3] - arrivals[0] > 0.45
     assert CachedInsight.objects.count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_warmup_calls_and_other_llm_calls_together_stay_within_the_providers_budget(
+    settings, fake_openai
+):
+    from jobs.ai import llm
+    from jobs.ai.models import RateLimitBucket
+    from warmup import services
+
+    # 4 calls a second for the provider, and (on its own) 4 for the warmups' key:
+    # two budgets side by side would let 8 a second through.
+    settings.LLM_REQUESTS_PER_SECOND = 4.0
+    settings.LLM_RATE_LIMITS = {names.AI_LIMITER_KEY: 4.0}
+    fake_openai.reply = insight_json
+    comparisons = [make_comparison(f"b{i}", views=20) for i in range(4)]
+    llm.complete(prompt="warm-up")  # the SDK's first request in a process is slow
+    errors: list[BaseException] = []
+
+    def run(call) -> None:
+        try:
+            call()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    calls = [lambda c=c: services.insight_refresh(comparison=c) for c in comparisons]
+    calls += [lambda i=i: llm.complete(prompt=f"other {i}") for i in range(4)]
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert not errors
+    times = sorted(c.at for c in fake_openai.calls("/v1/chat/completions")
+                   if c.json()["messages"][-1]["content"] != "warm-up")
+    assert len(times) == 8 and CachedInsight.objects.count() == 4
+    # At most 4 (+1 for a late arrival) in any second, and 8 calls take >= 7 slots of
+    # 0.25 s. Side by side, the two budgets let all 8 through in about 0.75 s.
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 5, times
+    assert times[-1] - times[0] >= 7 * 0.25 - 0.15, times
+    assert {"llm:openai", names.AI_LIMITER_KEY} <= set(
+        RateLimitBucket.objects.values_list("key", flat=True))
