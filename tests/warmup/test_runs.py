@@ -246,6 +246,40 @@ def test_a_run_that_finds_its_lock_taken_does_nothing(job_client, clean_queue, o
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_on_demand_run_that_finds_its_comparisons_lock_taken_generates_nothing(
+    clean_queue, offline_llm
+):
+    from warmup import services
+
+    comparison = make_comparison("od-held", views=5)
+    # The seed's lock name, spelled out: warmup:on-demand:{slug}:{dataHash}.
+    lock_name = f"warmup:on-demand:od-held:{comparison.data_hash}"
+    assert names.on_demand_lock(comparison.slug, comparison.data_hash) == lock_name
+    held = WarmupLock(lock_name, holder="another-run", seconds=60)
+    assert held.acquire()
+    try:
+        job, queued = services.on_demand_start(comparison=comparison, source="internal")
+        assert queued
+        drain()
+    finally:
+        held.release()
+
+    job.refresh_from_db()
+    assert job.status == "completed"
+    assert job.output["skipped"] == f"{lock_name} is held by another run"
+    assert not CachedForecast.objects.exists() and not CachedInsight.objects.exists()
+    log = RunLog.objects.get(job_type=names.ON_DEMAND)
+    assert (log.processed, log.failed, log.metadata["lock"]) == (0, 0, lock_name)
+    assert log.metadata["skipped"] == f"{lock_name} is held by another run"
+
+    # Free again, the next on-demand run generates both.
+    services.on_demand_start(comparison=comparison, source="internal")
+    drain()
+    assert CachedForecast.objects.filter(data_hash=comparison.data_hash).count() == 1
+    assert CachedInsight.objects.filter(data_hash=comparison.data_hash).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_ai_warmup_spends_its_own_shared_llm_budget(
     settings, job_client, clean_queue, fake_openai
 ):

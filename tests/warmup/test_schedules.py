@@ -75,3 +75,41 @@ def test_a_deferred_tick_runs_on_a_worker_into_a_finished_warmup(clean_queue, se
     assert sorted(CachedForecast.objects.values_list("comparison__slug", flat=True)) == [
         "c0", "c1"]
     assert RunLog.objects.get(job_type=names.FORECASTS).status == "success"
+
+
+def test_the_lock_maxima_default_to_the_seeds_and_bound_each_warmup_type(monkeypatch, settings):
+    import importlib
+
+    from config.components import warmup as warmup_settings
+    from jobs import registry
+
+    for name in ("WARMUP_FORECASTS_LOCK_SECONDS", "WARMUP_AI_LOCK_SECONDS",
+                 "WARMUP_ON_DEMAND_LOCK_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    defaults = importlib.reload(warmup_settings)
+
+    # The seed: 1 hour, 2 hours, 30 minutes.
+    assert (defaults.WARMUP_FORECASTS_LOCK_SECONDS, defaults.WARMUP_AI_LOCK_SECONDS,
+            defaults.WARMUP_ON_DEMAND_LOCK_SECONDS) == (3600.0, 7200.0, 1800.0)
+    # The settings in force are those defaults, and each type may run no longer
+    # than its lock may be held (past it the platform expires the job).
+    assert (settings.WARMUP_FORECASTS_LOCK_SECONDS, settings.WARMUP_AI_LOCK_SECONDS,
+            settings.WARMUP_ON_DEMAND_LOCK_SECONDS) == (3600.0, 7200.0, 1800.0)
+    assert {name: registry.get(name).max_duration for name in names.TYPES} == {
+        names.FORECASTS: 3600, names.AI_EXPLANATIONS: 7200, names.ON_DEMAND: 1800}
+
+
+def test_a_bad_lock_maximum_stops_the_start(monkeypatch):
+    import importlib
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.components import warmup as warmup_settings
+
+    monkeypatch.setenv("WARMUP_ON_DEMAND_LOCK_SECONDS", "0")
+    try:
+        with pytest.raises(ImproperlyConfigured, match="WARMUP_ON_DEMAND_LOCK_SECONDS"):
+            importlib.reload(warmup_settings)
+    finally:
+        monkeypatch.delenv("WARMUP_ON_DEMAND_LOCK_SECONDS")
+        importlib.reload(warmup_settings)
