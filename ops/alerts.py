@@ -29,17 +29,25 @@ from ops.models import AlertEvent, AlertState
 logger = logging.getLogger(__name__)
 
 FAILURE_RATE = "failure-rate"
+FAILURE_RATE_PREFIX = "failure-rate:"  # per job type
 QUEUE_DEPTH = "queue-depth"
 STUCK_JOBS = "stuck-jobs"
 P95_PREFIX = "p95:"
+PREFIXES = (FAILURE_RATE_PREFIX, P95_PREFIX)
 
-# Alert key -> (severity, what to do), from the seed's table.
+# Alert key (or key prefix) -> (severity, what to do), from the seed's table.
 SEVERITY = {
     FAILURE_RATE: ("critical", "page on-call"),
+    FAILURE_RATE_PREFIX: ("critical", "page on-call"),
     QUEUE_DEPTH: ("warning", "warning"),
     P95_PREFIX: ("investigate", "investigate"),
     STUCK_JOBS: ("remediate", "fixed automatically"),
 }
+
+
+def alert_kind(key: str) -> str:
+    """The SEVERITY entry of an alert key: its prefix for a per-type key."""
+    return next((prefix for prefix in PREFIXES if key.startswith(prefix)), key)
 # A send still failing after this long is given up (an alert a day late misleads).
 DELIVERY_GIVE_UP = dt.timedelta(days=1)
 
@@ -54,7 +62,7 @@ class Condition:
 
     @property
     def severity(self) -> str:
-        return SEVERITY[P95_PREFIX if self.key.startswith(P95_PREFIX) else self.key][0]
+        return SEVERITY[alert_kind(self.key)][0]
 
 
 @dataclass
@@ -98,6 +106,19 @@ def alert_conditions(metrics: Summary) -> list[Condition]:
             f"Queue depth back to {overall.pending} pending jobs",
         ),
     ]
+    for m in metrics.types:
+        # The same rule per type: one type failing every job pages even while the
+        # other types' successes keep the overall rate under the threshold.
+        type_finished = m.completed_last_hour + m.failed_last_hour
+        conditions.append(Condition(
+            f"{FAILURE_RATE_PREFIX}{m.type}",
+            type_finished >= settings.OPS_ALERT_MIN_FINISHED and m.failure_rate > rate_limit,
+            m.failure_rate,
+            f"{m.type}: failure rate {m.failure_rate:.0%} over the last hour "
+            f"({m.failed_last_hour} of {type_finished} finished jobs failed; threshold "
+            f"{rate_limit:.0%}): page on-call",
+            f"{m.type}: failure rate back to {m.failure_rate:.0%} over the last hour",
+        ))
     for m in metrics.types:
         slow = (
             m.p95_duration_s is not None

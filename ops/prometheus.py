@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ops.alerts import P95_PREFIX, SEVERITY
+from ops.alerts import SEVERITY, alert_kind
 from ops.metrics import summary
 from ops.models import AlertState
 
@@ -66,8 +66,7 @@ class JobsCollector(Collector):
         alerts = GaugeMetricFamily("plinth_alert_active", "1 while an ops alert is firing",
                                    labels=["alert", "severity"])
         for state in AlertState.objects.order_by("key"):
-            kind = P95_PREFIX if state.key.startswith(P95_PREFIX) else state.key
-            severity = SEVERITY.get(kind, ("unknown",))[0]
+            severity = SEVERITY.get(alert_kind(state.key), ("unknown",))[0]
             alerts.add_metric([state.key, severity], 1.0 if state.active else 0.0)
         yield alerts
 

@@ -44,14 +44,17 @@ def test_failure_rate_over_ten_percent_pages_once_and_clears_once(fake_slack):
     cleared = evaluate(now + TWO_HOURS)  # the failures left the hour
     after = evaluate(now + TWO_HOURS + dt.timedelta(minutes=1))
 
+    # Overall, and for the one type that failed (the same rule per type).
     assert (fired, again, cleared, after) == (
-        [("failure-rate", "fired")], [], [("failure-rate", "cleared")], [])
+        [("failure-rate", "fired"), ("failure-rate:diagnostic", "fired")], [],
+        [("failure-rate", "cleared"), ("failure-rate:diagnostic", "cleared")], [])
     posts = slack_posts(fake_slack)
-    assert [p["channel"] for p in posts] == ["#ops-alerts", "#ops-alerts"]
+    assert [p["channel"] for p in posts] == ["#ops-alerts"] * 4
     assert "[critical] Failure rate 60%" in posts[0]["text"]
     assert "page on-call" in posts[0]["text"]
-    assert posts[1]["text"].startswith(":white_check_mark: Resolved [critical]")
-    assert list(AlertEvent.objects.values_list("delivery", flat=True)) == ["sent", "sent"]
+    assert "[critical] diagnostic: failure rate 60%" in posts[1]["text"]
+    assert posts[2]["text"].startswith(":white_check_mark: Resolved [critical]")
+    assert list(AlertEvent.objects.values_list("delivery", flat=True)) == ["sent"] * 4
 
 
 def test_a_few_failures_are_not_a_rate(fake_slack):
@@ -61,6 +64,43 @@ def test_a_few_failures_are_not_a_rate(fake_slack):
 
     assert evaluate(now) == []
     assert slack_posts(fake_slack) == []
+
+
+def test_one_type_failing_every_job_pages_while_the_overall_rate_stays_under_ten_percent(
+    fake_slack, settings
+):
+    settings.OPS_ALERT_MIN_FINISHED = 5
+    now = timezone.now()
+    for _ in range(5):
+        finished(now=now, status="failed", type="flaky")  # 100 % of its 5
+    for _ in range(91):
+        finished(now=now)  # diagnostic: all fine
+    for _ in range(4):
+        finished(now=now, status="failed", type="rare")  # 100 %, but under the floor of 5
+
+    data = metrics.summary(now=now)
+    fired = evaluate(now)
+    again = evaluate(now)
+    cleared = evaluate(now + TWO_HOURS)
+
+    # Overall 9 of 100 finished jobs failed: 9 %, under the threshold.
+    assert data.overall.failure_rate == 0.09
+    assert (fired, again, cleared) == (
+        [("failure-rate:flaky", "fired")], [], [("failure-rate:flaky", "cleared")])
+    event = AlertEvent.objects.get(action="fired")
+    assert (event.severity, event.value) == ("critical", 1.0)
+    assert event.message == ("flaky: failure rate 100% over the last hour (5 of 5 finished "
+                             "jobs failed; threshold 10%): page on-call")
+    assert len(slack_posts(fake_slack)) == 2
+
+
+def test_the_floor_of_finished_jobs_is_a_setting(fake_slack, settings):
+    now = timezone.now()
+    for _ in range(2):
+        finished(now=now, status="failed")
+
+    settings.OPS_ALERT_MIN_FINISHED = 2
+    assert evaluate(now) == [("failure-rate", "fired"), ("failure-rate:diagnostic", "fired")]
 
 
 def test_queue_depth_over_fifty_warns_once_and_clears_once(fake_slack):
@@ -131,14 +171,15 @@ def test_more_than_five_stuck_jobs_are_expired_automatically_and_alerted_once(fa
     # Expired jobs are failed jobs (their users saw them fail), so the next
     # evaluation also pages for the failure rate.
     assert [(e.key, e.action) for e in second.events] == [
-        ("failure-rate", "fired"), ("stuck-jobs", "cleared")]
+        ("failure-rate", "fired"), ("failure-rate:diagnostic", "fired"),
+        ("stuck-jobs", "cleared")]
     assert second.remediation is None
     assert Job.objects.filter(id__in=[j.id for j in stuck], status="failed",
                               error_kind="expired").count() == 6
     texts = [p["text"] for p in slack_posts(fake_slack)]
-    assert len(texts) == 3
+    assert len(texts) == 4
     assert "6 stuck jobs (threshold 5): fixed automatically, 6 expired and 0 rescued" in texts[0]
-    assert "Resolved [remediate] Stuck jobs back to 0" in texts[2]
+    assert "Resolved [remediate] Stuck jobs back to 0" in texts[3]
 
 
 def test_a_stalled_workers_job_is_rescued_by_the_auto_fix(fake_slack):

@@ -50,7 +50,8 @@ def test_a_worker_running_the_tick_samples_the_queue_fixes_stuck_jobs_and_alerts
     assert list(AlertEvent.objects.filter(key="stuck-jobs").order_by("id").values_list(
         "action", "delivery")) == [("fired", "sent"), ("cleared", "sent")]
     assert AlertState.objects.get(key="failure-rate").active  # the expired jobs failed
-    assert len(fake_slack.calls("/api/chat.postMessage")) == 3
+    assert AlertState.objects.get(key="failure-rate:diagnostic").active
+    assert len(fake_slack.calls("/api/chat.postMessage")) == 4
 
 
 @pytest.mark.django_db
