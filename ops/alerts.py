@@ -33,15 +33,18 @@ FAILURE_RATE_PREFIX = "failure-rate:"  # per job type
 QUEUE_DEPTH = "queue-depth"
 STUCK_JOBS = "stuck-jobs"
 P95_PREFIX = "p95:"
-PREFIXES = (FAILURE_RATE_PREFIX, P95_PREFIX)
+RUN_FAILED_PREFIX = "run-failed:"  # per scheduled run-log type
+PREFIXES = (FAILURE_RATE_PREFIX, P95_PREFIX, RUN_FAILED_PREFIX)
 
-# Alert key (or key prefix) -> (severity, what to do), from the seed's table.
+# Alert key (or key prefix) -> (severity, what to do), from the seed's table; a
+# scheduled run that failed is not in the seed's table: a warning.
 SEVERITY = {
     FAILURE_RATE: ("critical", "page on-call"),
     FAILURE_RATE_PREFIX: ("critical", "page on-call"),
     QUEUE_DEPTH: ("warning", "warning"),
     P95_PREFIX: ("investigate", "investigate"),
     STUCK_JOBS: ("remediate", "fixed automatically"),
+    RUN_FAILED_PREFIX: ("warning", "check the run log"),
 }
 
 
@@ -135,6 +138,21 @@ def alert_conditions(metrics: Summary) -> list[Condition]:
             f"{factor:g}x its 7-day P95 of {m.p95_baseline_s} s: investigate",
             f"{m.type}: P95 duration back to {m.p95_duration_s or 0} s "
             f"(7-day P95 {m.p95_baseline_s} s)",
+        ))
+    for run in metrics.runs:
+        if not run.scheduled:
+            continue
+        # The last finished run: a new run under way does not clear the alert
+        # before it has succeeded.
+        failed = run.finished_status == "failed"
+        conditions.append(Condition(
+            f"{RUN_FAILED_PREFIX}{run.type}",
+            failed,
+            float(run.finished_failed),
+            f"{run.type}: the last scheduled run failed"
+            + (f" ({run.finished_error[:200]})" if run.finished_error else "")
+            + f"; {run.finished_failed} items failed: check the run log",
+            f"{run.type}: the last scheduled run succeeded",
         ))
     conditions.append(Condition(
         STUCK_JOBS,

@@ -62,14 +62,54 @@ class QueueDepth:
 
 
 @dataclass
+class RunTypeStatus:
+    """The last run of one run-log type (jobs.RunLog: the warmups, theme scans...)."""
+
+    type: str
+    scheduled: bool = False  # in OPS_SCHEDULED_RUN_TYPES: its failed last run alerts
+    status: str = ""  # of the last run: running, success or failed ("" if never run)
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    age_s: float | None = None  # since the last run started
+    processed: int = 0
+    failed: int = 0
+    duration_ms: int = 0
+    error: str = ""  # the last run's first error
+    finished_status: str = ""  # of the last finished run (what the alert looks at)
+    finished_failed: int = 0
+    finished_error: str = ""
+    finished_at_last: dt.datetime | None = None
+
+    @property
+    def last_failed(self) -> bool:
+        return self.status == "failed"
+
+
+@dataclass
+class GenerationDay:
+    """One day of roadmap generations (seed 000's monitoring query, all organizations)."""
+
+    date: dt.date
+    runs: int = 0
+    avg_time_ms: float = 0.0
+    total_tokens: int = 0
+    successful_runs: int = 0
+
+
+@dataclass
 class Summary:
     at: dt.datetime
     overall: TypeMetrics
     types: list[TypeMetrics] = field(default_factory=list)
     queues: list[QueueDepth] = field(default_factory=list)
+    runs: list[RunTypeStatus] = field(default_factory=list)
+    roadmap: list[GenerationDay] = field(default_factory=list)
 
     def type(self, name: str) -> TypeMetrics:
         return next((m for m in self.types if m.type == name), TypeMetrics(type=name))
+
+    def run(self, name: str) -> RunTypeStatus:
+        return next((r for r in self.runs if r.type == name), RunTypeStatus(type=name))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +117,8 @@ class Summary:
             "overall": asdict(self.overall),
             "types": [asdict(t) for t in self.types],
             "queues": [asdict(q) for q in self.queues],
+            "runs": [{**asdict(r), "last_failed": r.last_failed} for r in self.runs],
+            "roadmap": [asdict(d) for d in self.roadmap],
         }
 
 
@@ -232,7 +274,78 @@ def summary(*, now: dt.datetime | None = None) -> Summary:
         overall=overall,
         types=[per_type[name] for name in sorted(per_type)],
         queues=_queues(per_type.values()),
+        runs=run_logs_summary(now=now),
+        roadmap=roadmap_generations(now=now),
     )
+
+
+def run_logs_summary(*, now: dt.datetime | None = None) -> list[RunTypeStatus]:
+    """Per run-log type (and every scheduled one, run or not): its last run, and its
+    last finished run, from the run logs the warmups (seed 003) and the schedules write.
+
+    Index: runlog_type_idx (job_type, started_at DESC). The types are found by a
+    loose index scan (one descent per type), and each type's last run and last
+    finished run are the first rows of its range in that index, so the cost
+    grows with the number of types, not of runs.
+    """
+    now = now or timezone.now()
+    scheduled = set(settings.OPS_SCHEDULED_RUN_TYPES)
+    rows = _rows(
+        "WITH RECURSIVE t(type) AS ("
+        "  (SELECT job_type FROM jobs_runlog ORDER BY job_type LIMIT 1)"
+        "  UNION ALL"
+        "  SELECT (SELECT r.job_type FROM jobs_runlog r WHERE r.job_type > t.type "
+        "          ORDER BY r.job_type LIMIT 1)"
+        "  FROM t WHERE t.type IS NOT NULL"
+        ") "
+        "SELECT t.type, last.status, last.started_at, last.finished_at, last.processed, "
+        "  last.failed, last.duration_ms, last.errors->>0, "
+        "  fin.status, fin.failed, fin.errors->>0, fin.finished_at "
+        "FROM t "
+        "CROSS JOIN LATERAL (SELECT * FROM jobs_runlog r WHERE r.job_type = t.type "
+        "  ORDER BY r.started_at DESC, r.id DESC LIMIT 1) last "
+        "LEFT JOIN LATERAL (SELECT * FROM jobs_runlog r WHERE r.job_type = t.type "
+        "  AND r.status <> 'running' ORDER BY r.started_at DESC, r.id DESC LIMIT 1) fin "
+        "  ON true "
+        "WHERE t.type IS NOT NULL",
+        [],
+    )
+    found: dict[str, RunTypeStatus] = {}
+    for (name, status, started, finished, processed, failed, duration, error,
+         fin_status, fin_failed, fin_error, fin_at) in rows:
+        found[name] = RunTypeStatus(
+            type=name, scheduled=name in scheduled, status=status, started_at=started,
+            finished_at=finished, age_s=round((now - started).total_seconds(), 1),
+            processed=processed, failed=failed, duration_ms=duration, error=error or "",
+            finished_status=fin_status or "", finished_failed=fin_failed or 0,
+            finished_error=fin_error or "", finished_at_last=fin_at,
+        )
+    for name in scheduled - found.keys():  # never run yet: shown, nothing to alert
+        found[name] = RunTypeStatus(type=name, scheduled=True)
+    return [found[name] for name in sorted(found)]
+
+
+def roadmap_generations(*, days: int = 30, now: dt.datetime | None = None
+                        ) -> list[GenerationDay]:
+    """Seed 000's monitoring query over every organization: per day of the last `days`,
+    newest first, runs, average generation time, tokens and successful runs.
+
+    Index: roadmap_genlog_created_idx (created_at), one range scan.
+    """
+    now = now or timezone.now()
+    rows = _rows(
+        "SELECT DATE(created_at AT TIME ZONE 'UTC') AS date, COUNT(*) AS runs, "
+        "AVG(generation_time_ms) AS avg_time_ms, SUM(gpt4_tokens_used) AS total_tokens, "
+        "SUM(CASE WHEN success = true THEN 1 ELSE 0 END) AS successful_runs "
+        "FROM roadmap_roadmapgenerationlog WHERE created_at > %s "
+        "GROUP BY 1 ORDER BY 1 DESC",
+        [now - dt.timedelta(days=days)],
+    )
+    return [
+        GenerationDay(date=date, runs=int(runs), avg_time_ms=round(float(avg or 0), 1),
+                      total_tokens=int(tokens or 0), successful_runs=int(ok or 0))
+        for date, runs, avg, tokens, ok in rows
+    ]
 
 
 def _queues(types: Iterable[TypeMetrics]) -> list[QueueDepth]:

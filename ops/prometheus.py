@@ -16,7 +16,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from ops.alerts import SEVERITY, alert_kind
-from ops.metrics import summary
+from ops.metrics import Summary, summary
 from ops.models import AlertState
 
 # TypeMetrics attribute -> metric name, help. `type="all"` is the total.
@@ -69,6 +69,49 @@ class JobsCollector(Collector):
             severity = SEVERITY.get(alert_kind(state.key), ("unknown",))[0]
             alerts.add_metric([state.key, severity], 1.0 if state.active else 0.0)
         yield alerts
+        yield from _run_gauges(data)
+
+
+# RunTypeStatus attribute -> metric name, help; labelled by run-log type (jobs.RunLog).
+RUN_GAUGES = [
+    ("last_failed", "plinth_run_last_failed", "1 when the type's last run failed"),
+    ("age_s", "plinth_run_last_age_seconds", "Seconds since the type's last run started"),
+    ("processed", "plinth_run_last_processed", "Items the type's last run processed"),
+    ("failed", "plinth_run_last_failed_items", "Items that failed in the type's last run"),
+    ("duration_ms", "plinth_run_last_duration_ms", "Duration of the type's last run"),
+]
+# Sums over the last 30 days of roadmap generations (seed 000's monitoring query).
+ROADMAP_GAUGES = [
+    ("runs", "plinth_roadmap_generation_runs_30d", "Roadmap generations, last 30 days"),
+    ("successful_runs", "plinth_roadmap_generation_successful_runs_30d",
+     "Successful roadmap generations, last 30 days"),
+    ("total_tokens", "plinth_roadmap_generation_tokens_30d",
+     "Tokens used by roadmap generations, last 30 days"),
+]
+
+
+def _run_gauges(data: Summary) -> Iterator[Metric]:
+    for attr, name, help_text in RUN_GAUGES:
+        family = GaugeMetricFamily(name, help_text, labels=["type"])
+        for run in data.runs:
+            if not run.status:  # a scheduled type that never ran: no last run to report
+                continue
+            family.add_metric([run.type], float(getattr(run, attr)))
+        yield family
+    running = GaugeMetricFamily("plinth_run_last_running", "1 while the type's last run runs",
+                                labels=["type"])
+    for run in data.runs:
+        if run.status:
+            running.add_metric([run.type], 1.0 if run.status == "running" else 0.0)
+    yield running
+    for attr, name, help_text in ROADMAP_GAUGES:
+        yield GaugeMetricFamily(name, help_text,
+                                value=float(sum(getattr(d, attr) for d in data.roadmap)))
+    runs = sum(d.runs for d in data.roadmap)
+    avg = (sum(d.avg_time_ms * d.runs for d in data.roadmap) / runs) if runs else 0.0
+    yield GaugeMetricFamily("plinth_roadmap_generation_avg_ms_30d",
+                            "Average roadmap generation time over the last 30 days",
+                            value=round(avg, 1))
 
 
 def render() -> bytes:

@@ -32,6 +32,33 @@ class QueueDepthSerializer(serializers.Serializer):
     pending_jobs = serializers.IntegerField()
 
 
+class RunTypeStatusSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="A run-log type (jobs.RunLog.job_type)")
+    scheduled = serializers.BooleanField(help_text="In OPS_SCHEDULED_RUN_TYPES: alerted on")
+    status = serializers.CharField(help_text='The last run: running, success, failed, or ""')
+    last_failed = serializers.BooleanField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    age_s = serializers.FloatField(allow_null=True, help_text="since the last run started")
+    processed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    duration_ms = serializers.IntegerField()
+    error = serializers.CharField(allow_blank=True, help_text="the last run's first error")
+    finished_status = serializers.CharField(allow_blank=True,
+                                            help_text="the last finished run's status")
+    finished_failed = serializers.IntegerField()
+    finished_error = serializers.CharField(allow_blank=True)
+    finished_at_last = serializers.DateTimeField(allow_null=True)
+
+
+class GenerationDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    runs = serializers.IntegerField()
+    avg_time_ms = serializers.FloatField()
+    total_tokens = serializers.IntegerField()
+    successful_runs = serializers.IntegerField()
+
+
 class AlertStateSerializer(serializers.Serializer):
     key = serializers.CharField()
     since = serializers.DateTimeField()
@@ -60,4 +87,7 @@ class SummarySerializer(serializers.Serializer):
     overall = TypeMetricsSerializer()
     types = TypeMetricsSerializer(many=True)
     queues = QueueDepthSerializer(many=True)
+    runs = RunTypeStatusSerializer(many=True, help_text="Each run-log type's last run")
+    roadmap = GenerationDaySerializer(
+        many=True, help_text="Roadmap generations per day, last 30 days, newest first")
     alerts = AlertsSerializer()

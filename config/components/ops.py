@@ -36,6 +36,13 @@ OPS_ALERT_QUEUE_DEPTH = positive_int("OPS_ALERT_QUEUE_DEPTH", 50)
 OPS_ALERT_P95_FACTOR = positive_float("OPS_ALERT_P95_FACTOR", 2.0)
 OPS_ALERT_P95_MIN_SAMPLES = positive_int("OPS_ALERT_P95_MIN_SAMPLES", 10)
 OPS_ALERT_STUCK_JOBS = positive_int("OPS_ALERT_STUCK_JOBS", 5)
+# Run-log types (jobs.RunLog.job_type) run on a schedule: the last run of each
+# is shown, and alerted on (`run-failed:<type>`) when it failed.
+OPS_SCHEDULED_RUN_TYPES = tuple(
+    name.strip() for name in env.list(
+        "OPS_SCHEDULED_RUN_TYPES",
+        default=["warmup-forecasts", "warmup-ai-explanations", "themes.schedule_scans"])
+    if name.strip())
 OPS_ALERT_SLACK_CHANNEL = env.str("OPS_ALERT_SLACK_CHANNEL", default="")
 # Linked from every Slack alert when set (for example https://plinth.example.com/ops/).
 OPS_DASHBOARD_URL = env.str("OPS_DASHBOARD_URL", default="")
