@@ -12,6 +12,7 @@ requests with an error status (429 with Retry-After, 401, 500...), a hang
     fake.hang_next(5.0)
     fake.invalid_json_next()                # 200 with a body that is not JSON
     fake.enqueue(Scripted(status=..., body=..., headers=..., delay=...))
+    fake.go_down() ... fake.come_back()     # connections refused, then the same URL again
 
 A scripted answer is used once, in order, before the routes' own answers.
 """
@@ -38,6 +39,7 @@ class Recorded:
     headers: dict[str, str]  # names in lower case
     body: bytes
     at: float  # time.monotonic() when the request arrived
+    answer: Scripted | None = None  # what the fake answered (set once it decided)
 
     def text(self) -> str:
         """The body, decompressed (Sentry's SDK gzips its envelopes)."""
@@ -85,6 +87,7 @@ class FakeServer:
         self.check_auth: Callable[[Recorded], bool] | None = None
         self.auth_failure: Scripted = Scripted(status=401, body=_generic_error(401, "bad key"))
         self._lock = threading.Lock()
+        self.is_down = False
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -94,6 +97,10 @@ class FakeServer:
                 pass
 
             def _handle(self) -> None:
+                if fake.is_down:
+                    # A keep-alive connection from before go_down(): drop it unanswered.
+                    self.close_connection = True
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 rec = Recorded(
@@ -104,6 +111,7 @@ class FakeServer:
                     time.monotonic(),
                 )
                 answer = fake._answer(rec)
+                rec.answer = answer
                 if answer.delay:
                     time.sleep(answer.delay)
                 payload = (
@@ -122,6 +130,7 @@ class FakeServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
+        self._handler = Handler
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -197,8 +206,28 @@ class FakeServer:
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
+        if self.thread.is_alive():
+            self.httpd.shutdown()
         self.httpd.server_close()
+
+    # -- outages -----------------------------------------------------------------------
+
+    def go_down(self) -> None:
+        """The service is down: new connections are refused, open ones dropped unanswered.
+
+        Nothing is logged while it is down (no request reaches it).
+        """
+        self.is_down = True
+        self.stop()
+
+    def come_back(self) -> None:
+        """Listen again on the same address (so the configured URL still points here)."""
+        address = self.httpd.server_address[:2]
+        self.httpd = ThreadingHTTPServer(address, self._handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.is_down = False
+        self.thread.start()
 
 
 def bearer(token: str) -> Callable[[Recorded], bool]:
