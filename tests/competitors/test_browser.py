@@ -74,6 +74,30 @@ def test_a_competitor_analysis_advances_live_in_the_modal_to_a_saved_profile(
     assert "Plans start at $59 per month" in page.locator("#profile").inner_text()
 
 
+def test_run_in_background_closes_the_modal_and_toasts_the_start_then_the_result(
+    page, decision, site, background_worker
+):
+    analyse(page, decision, f"{site.url}/")
+    job = Job.objects.get(type="competitor_analysis", decision_id=decision.id)
+
+    page.click("#job-modal button.background")
+
+    started = page.wait_for_selector(".toast:has-text('Competitor analysis started')")
+    assert page.locator("#job-modal").is_hidden()
+    assert started.inner_text().splitlines() == [
+        "✓ Competitor analysis started", "We'll notify you when it's ready.", "View"]
+    assert started.query_selector("a.view").get_attribute("href") == f"/jobs/#job-{job.id}"
+    assert started.get_attribute("data-job-id") == str(job.id)
+    background_worker()
+
+    # The job is still followed with the modal closed: its completion toasts too.
+    ready = page.wait_for_selector(".toast-success:has-text('Competitor profile ready')")
+    assert "Acme Corp has been analyzed." in ready.inner_text()
+    assert page.locator("#job-modal").is_hidden()
+    profile = CompetitorProfile.objects.get(decision=decision, job_id=job.id)
+    assert page.locator(f"#profile-{profile.id}").inner_text().startswith("Acme Corp")
+
+
 def test_cancel_a_running_job_from_the_modal(page, decision, site, settings, background_worker):
     settings.COMPETITORS_SCRAPE_TIMEOUT_SECONDS = 10
     site.slow_delay = 2.0  # the job sits at "Scraping website..." for a while
@@ -94,20 +118,38 @@ def test_cancel_a_running_job_from_the_modal(page, decision, site, settings, bac
     assert job.status == "cancelled" and not CompetitorProfile.objects.exists()
 
 
-def test_the_browser_polls_when_the_stream_is_blocked(page, decision, site, background_worker):
-    polls: list[str] = []
+# When the page asked for the job (GET /api/jobs/{id}), in the browser's own clock (ms).
+POLL_TIMES = """
+performance.getEntriesByType('resource')
+  .filter(e => /\\/api\\/jobs\\/[0-9a-f-]{36}$/.test(new URL(e.name).pathname))
+  .map(e => e.startTime)
+"""
+
+
+def test_the_browser_polls_at_the_types_interval_when_the_stream_is_blocked(
+    page, decision, site, background_worker
+):
+    interval = 3000  # competitor_analysis, the seed's table (jobpoll.js's own default: 2000)
     page.route("**/api/jobs/*/events", lambda route: route.abort())
-    page.on("request", lambda request: polls.append(request.url)
-            if re.search(r"/api/jobs/[0-9a-f-]{36}$", request.url) else None)
     analyse(page, decision, f"{site.url}/")
     page.wait_for_function("document.querySelector('#job-modal').dataset.mode === 'poll'")
+    page.evaluate("performance.setResourceTimingBufferSize(1000)")
+    # Three polls of the pending job before a worker runs: at least two gaps to measure.
+    page.wait_for_function(f"({POLL_TIMES}).length >= 3", timeout=30_000)
 
     background_worker()
 
     page.wait_for_selector(".toast-success:has-text('Competitor profile ready')")
     assert page.locator("#job-modal .mode").inner_text() == "polling"
-    assert len(polls) >= 1
     assert CompetitorProfile.objects.filter(decision=decision).count() == 1
+    times = page.evaluate(POLL_TIMES)
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert len(gaps) >= 2, times
+    # Each poll waits the interval after the previous answer: never sooner, and not
+    # much later than the interval plus an answer's time on a loaded machine.
+    assert all(gap >= interval * 0.95 for gap in gaps), gaps
+    assert all(gap < interval * 1.6 for gap in gaps), gaps
+    assert sorted(gaps)[len(gaps) // 2] < interval * 1.25, gaps
 
 
 def test_brief_generation_shows_inline_progress_then_the_brief(page, decision, background_worker):
