@@ -7,6 +7,9 @@ from config.settings_base import env, positive_float, positive_int, secret
 # --- the five job types: the seed's tables --------------------------------------
 # Poll interval and maximum duration per type (the seed's "Polling Configuration";
 # evidence_search is not in that table: 2 s and 1 min, like brief generation).
+# Typical durations are the seed's "Job Types" table. Its modal mock-up says
+# "This usually takes 30-60 seconds" for a competitor analysis while the table says
+# 30-90: the table wins, and the modal shows this value (one source for both).
 # Each can be overridden: COMPETITORS_POLL_INTERVAL_MS=option_analysis=1000,...
 _JOB_TYPE_DEFAULTS = {
     "competitor_analysis": (3000, 120, "30-90 seconds"),
