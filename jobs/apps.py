@@ -7,5 +7,8 @@ class JobsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # The built-in job types (diagnostic) register with the registry.
-        from jobs import builtin  # noqa: F401
+        # The built-in job types (diagnostic) register with the registry; workers
+        # wait for a restarting database instead of stopping (jobs.resilience).
+        from jobs import builtin, resilience  # noqa: F401
+
+        resilience.install()

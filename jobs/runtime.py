@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from procrastinate import JobContext as ProcrastinateContext
 from procrastinate import RetryDecision
@@ -187,7 +187,13 @@ def _describe(exc: BaseException) -> str:
 
 def execute(job_id: str, pctx: ProcrastinateContext | None = None) -> Mapping[str, Any] | None:
     """Run one attempt of a job. Returns the output when it completed."""
-    job = lifecycle.job_start(job_id)
+    try:
+        job = lifecycle.job_start(job_id)
+    except (OperationalError, InterfaceError):
+        # A connection the database closed (a restart): Procrastinate runs the
+        # attempt again in a second, on a new connection.
+        connection.close()
+        raise RetryLater(timezone.now() + dt.timedelta(seconds=1)) from None
     if job is None:
         # Cancelled, expired or finished before this attempt began: nothing to do.
         logger.info("job %s is not pending; skipping", job_id)
@@ -210,12 +216,18 @@ def execute(job_id: str, pctx: ProcrastinateContext | None = None) -> Mapping[st
         # Procrastinate records the queue row as aborted, not succeeded.
         raise pexc.JobAborted(ctx.abort_reason or "aborted") from None
     except Exception as exc:
-        _on_error(ctx, exc)
+        _on_error_reconnecting(ctx, exc)
         raise
-    if not ctx.completion_writes:
-        done = lifecycle.job_complete(job.id, attempt=ctx.attempt, output=output)
-    else:
-        done = _complete_with_writes(ctx, output)
+    try:
+        if not ctx.completion_writes:
+            done = lifecycle.job_complete(job.id, attempt=ctx.attempt, output=output)
+        else:
+            done = _complete_with_writes(ctx, output)
+    except (OperationalError, InterfaceError) as exc:
+        # The database went away while completing: the attempt is retried
+        # (its steps are stored) unless the completion had committed.
+        _on_error_reconnecting(ctx, exc)
+        raise
     if done is None:
         logger.warning("job %s finished after it was taken from this worker", job.id)
         return None
@@ -265,6 +277,22 @@ def _on_abort(ctx: JobContext) -> None:
     if reason == "cancelled":
         lifecycle.job_mark_cancelled(ctx.job_id, attempt=ctx.attempt)
     return None
+
+
+def _on_error_reconnecting(ctx: JobContext, exc: Exception, wait: float = 120.0) -> None:
+    """`_on_error`, surviving a database restart: the connection the handler used
+    may be gone, and the transition that hands the job back must still be written
+    (else the job stays `running` under a live worker that no rescue looks at)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return _on_error(ctx, exc)
+        except (OperationalError, InterfaceError):
+            if time.monotonic() > deadline:
+                raise
+            logger.warning("job %s: database unreachable; retrying its transition", ctx.job_id)
+            connection.close()  # the next query opens a new connection
+            time.sleep(0.5)
 
 
 def _on_error(ctx: JobContext, exc: Exception) -> None:

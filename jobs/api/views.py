@@ -6,6 +6,7 @@ import asyncio
 import functools
 from typing import Any
 
+import psycopg
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.core.handlers.asgi import ASGIRequest
@@ -300,9 +301,19 @@ async def poll_job(
     if len(auth) != 2 or auth[0].lower() != "token" or not _json_accepted(accept):
         return None
     pool = await _connection_pool()
-    async with pool.connection() as conn:
-        cursor = await conn.execute(_poll_sql(), [job_id, auth[1]], prepare=True)
-        row = await cursor.fetchone()
+    for retry in (True, False):
+        try:
+            async with pool.connection() as conn:
+                cursor = await conn.execute(_poll_sql(), [job_id, auth[1]], prepare=True)
+                row = await cursor.fetchone()
+            break
+        except psycopg.OperationalError:
+            # Pooled connections the database closed (a restart): check the
+            # idle ones (the broken are replaced) and try once more, rather
+            # than a health-check query on every poll.
+            if not retry:
+                raise
+            await pool.check()
     if row is None:
         return None  # DRF answers: 401 for the token, 404 for the job
     fields = Job._meta.concrete_fields
