@@ -6,9 +6,9 @@ Standard library only: it runs before the project's virtualenv exists.
     devdb.py start            initialise (first time) and start the cluster
     devdb.py stop             stop it
     devdb.py status           say whether it runs
-    devdb.py exec -- CMD...   run CMD with the cluster up; stop it afterwards
-                              if this call started it (with DATABASE_URL set,
-                              just run CMD)
+    devdb.py exec -- CMD...   run CMD with the cluster up; the last exec to
+                              finish stops it if an exec started it (with
+                              DATABASE_URL set, just run CMD)
 
 The cluster lives in `.pg/` in the checkout (ignored by git). It listens on a
 unix socket in `.pg/run` only (no TCP port), so several checkouts on one
@@ -202,10 +202,45 @@ def stop() -> None:
         print("devdb: PostgreSQL stopped", flush=True)
 
 
+USERS_DIR = PG_DIR / "users"  # one file per live `exec`, named by its pid
+EXEC_STARTED = PG_DIR / "exec-started"  # the cluster was started by an `exec`
+LOCK_FILE = PG_DIR / "devdb.lock"
+
+
+def _locked() -> object:
+    import fcntl
+
+    PG_DIR.mkdir(parents=True, exist_ok=True)
+    handle = open(LOCK_FILE, "w")  # noqa: SIM115 (closed by the caller)
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def exec_with_cluster(cmd: list[str]) -> int:
-    started = False
-    if not os.environ.get("DATABASE_URL"):
-        started = start()
+    """Run CMD with the cluster up. Several `exec`s may share the cluster (`make run` in
+    one terminal, `make test` in another): the last one to finish stops it, and only
+    if an `exec` started it (a cluster started with `devdb.py start` keeps running)."""
+    if os.environ.get("DATABASE_URL"):
+        return subprocess.call(cmd)
+    me = USERS_DIR / str(os.getpid())
+    handle = _locked()
+    try:
+        if start():
+            EXEC_STARTED.touch()
+        USERS_DIR.mkdir(parents=True, exist_ok=True)
+        me.touch()
+    finally:
+        handle.close()
     proc = subprocess.Popen(cmd)
 
     def forward(signum: int, _frame: object) -> None:
@@ -216,8 +251,15 @@ def exec_with_cluster(cmd: list[str]) -> int:
     try:
         code = proc.wait()
     finally:
-        if started:
-            stop()
+        handle = _locked()
+        try:
+            me.unlink(missing_ok=True)
+            others = [p for p in USERS_DIR.iterdir() if p.name.isdigit() and _alive(int(p.name))]
+            if not others and EXEC_STARTED.exists():
+                stop()
+                EXEC_STARTED.unlink(missing_ok=True)
+        finally:
+            handle.close()
     return code
 
 
