@@ -10,6 +10,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from competitors.models import Decision, Option
+from tests.browser import chromium, logged_in_page
 from tests.fakes.server import FakeServer, Recorded, Scripted
 from tests.realtime.support import shared_server, stop_shared_server
 
@@ -148,11 +149,6 @@ def llm_reply(answers: dict[str, dict[str, Any]]) -> Any:
 
 # --- a real browser against a real ASGI server ------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 
 
 @pytest.fixture(scope="session")
@@ -161,37 +157,11 @@ def asgi_server(django_db_setup: None) -> Iterator[Any]:
     stop_shared_server()
 
 
-# Module scope: Playwright keeps an event loop on this thread while it runs, which
-# would break the real workers of later tests (asyncio.run inside a running loop).
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    import os
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing (make test installs it with apt-get as root)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's loop on this thread makes Django take the test's plain ORM calls
-    # for calls from async code.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    yield from chromium()
 
 
 @pytest.fixture
 def page(browser: Any, asgi_server: Any, user: Any) -> Iterator[Any]:
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(base_url=asgi_server.url)
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                          "domain": "127.0.0.1", "path": "/"}])
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
+    yield from logged_in_page(browser, asgi_server.url, user)

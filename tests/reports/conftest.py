@@ -3,7 +3,6 @@ answers only when released, and a real Chromium (Debian's) driven by Playwright.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -11,12 +10,7 @@ from typing import Any
 import pytest
 
 from reports.models import Block, ContextItem, Document
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
+from tests.browser import chromium, logged_in_page
 
 
 @pytest.fixture(autouse=True)
@@ -73,39 +67,11 @@ def held_claude(fake_anthropic: Any, settings: Any) -> Iterator[HeldClaude]:
 # --- a real browser against the live (threaded WSGI) server ------------------------------
 
 
-# Module scope: Playwright's sync API keeps an event loop on this thread while it
-# runs, which would break the real workers of later test modules (asyncio.run
-# inside a running loop); it closes when the browser module's tests are done.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing: `make test` installs it (scripts/ensure_browser.sh) "
-                    "when run as root with apt-get")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
-    # Django takes the thread with Playwright's loop for an async context; the
-    # test's ORM calls are plain sync calls on this thread.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    yield from chromium()
 
 
 @pytest.fixture
 def page(browser: Any, live_server: Any, user: Any) -> Iterator[Any]:
-    """A page logged in as `user` (a session cookie made by Django's test client)."""
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(base_url=live_server.url)
-    host = live_server.url.split("//", 1)[1].split(":")[0]
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                          "domain": host, "path": "/"}])
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
+    yield from logged_in_page(browser, live_server.url, user)
