@@ -14,7 +14,8 @@ recorded run:
                              full run; quick and BENCH_ONLY runs default to
                              bench/out/, so they never overwrite the record)
     BENCH_JOBS, BENCH_LATENCY_SECONDS, BENCH_HTTP_SECONDS, BENCH_SCALE_ROWS,
-    BENCH_PGBENCH_SECONDS    override one size of the chosen scale
+    BENCH_PGBENCH_SECONDS, BENCH_STREAMS
+                             override one size of the chosen scale
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class Sizes:
     pgbench_seconds: int
     scale_rows: int  # finished jobs inserted for the scale scenario
     scale_jobs: int  # jobs per throughput figure in the scale scenario
+    streams: int  # open event streams in the streaming scenario
 
 
 def sizes() -> Sizes:
@@ -73,14 +75,19 @@ def sizes() -> Sizes:
     return Sizes(
         scale=scale,
         reps=reps,
-        jobs=_env_int("BENCH_JOBS", 1_000 if quick else 10_000),
+        # The issue asks for 10,000 jobs per throughput figure; 4 configurations
+        # x 2 variants x 3 repetitions of 10,000 take about 19 minutes on 2 quiet
+        # cores, 40 for the whole run: 7,500 keeps `make bench` near 35 minutes
+        # (BENCH_JOBS=10000 for the issue's size; see bench/ANALYSIS.md).
+        jobs=_env_int("BENCH_JOBS", 1_000 if quick else 7_500),
         latency_seconds=_env_int("BENCH_LATENCY_SECONDS", 6 if quick else 30),
         latency_rate=_env_int("BENCH_LATENCY_RATE", 20),
         http_seconds=_env_int("BENCH_HTTP_SECONDS", 5 if quick else 20),
         http_connections=_env_int("BENCH_HTTP_CONNECTIONS", 64),
-        pgbench_seconds=_env_int("BENCH_PGBENCH_SECONDS", 4 if quick else 15),
+        pgbench_seconds=_env_int("BENCH_PGBENCH_SECONDS", 4 if quick else 10),
         scale_rows=_env_int("BENCH_SCALE_ROWS", 100_000 if quick else 1_000_000),
-        scale_jobs=_env_int("BENCH_SCALE_JOBS", 1_000 if quick else 5_000),
+        scale_jobs=_env_int("BENCH_SCALE_JOBS", 1_000 if quick else 2_000),
+        streams=_env_int("BENCH_STREAMS", 200 if quick else 1_000),
     )
 
 
@@ -325,10 +332,26 @@ def uptime() -> str:
         return Path("/proc/loadavg").read_text().strip()
 
 
+_POSTMASTER: list[int] = []
+
+
+def _postmaster_pid() -> int | None:
+    """The bench database's postmaster: the parent of this session's backend."""
+    if not _POSTMASTER:
+        with contextlib.suppress(Exception):
+            backend = int(sql("SELECT pg_backend_pid()")[0][0])
+            raw = Path(f"/proc/{backend}/stat").read_text()
+            _POSTMASTER.append(int(raw[raw.rindex(")") + 2 :].split()[1]))
+    return _POSTMASTER[0] if _POSTMASTER else None
+
+
 def postgres_cpu_seconds() -> float:
-    """CPU time of every postgres process so far (exited backends count in the
-    postmaster's children time). Includes other users of the cluster: noise."""
+    """CPU time of the bench cluster's postgres processes so far: its postmaster
+    (with the children that exited: ended backends) and its live children.
+    Other databases of the same cluster (other users' tests) still count:
+    noise. Without access to the postmaster, every postgres process."""
     tick = os.sysconf("SC_CLK_TCK")
+    postmaster = _postmaster_pid()
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, ValueError, IndexError):
@@ -337,6 +360,9 @@ def postgres_cpu_seconds() -> float:
             if comm != "postgres":
                 continue
             fields = raw[raw.rindex(")") + 2 :].split()
+            pid, ppid = int(stat.parent.name), int(fields[1])
+            if postmaster is not None and postmaster not in (pid, ppid):
+                continue
             # utime, stime, cutime, cstime are fields 14-17 (1-based) of stat
             total += sum(int(f) for f in fields[11:15])
     return total / tick

@@ -290,11 +290,15 @@ def _scale(s: dict[str, Any] | None) -> str:
     wp = s.get("while_pruning", {})
     if wp:
         rows.append(
-            f"While `prune_old_jobs()` deleted {wp.get('pruned_rows'):,} jobs (with their "
+            f"While `prune_old_jobs()` (batches of {wp.get('batch_size')}, pause ratio "
+            f"{wp.get('pause_ratio')}) deleted {wp.get('pruned_rows'):,} jobs (with their "
             f"events and queue rows) in {wp.get('prune_seconds')} s "
             f"({wp.get('prune_rows_per_s'):,} jobs/s), platform workers ran "
-            f"{fmt(wp.get('rates'))} jobs/s, {wp.get('fraction_of_no_prune')} of the rate "
+            f"{fmt(wp.get('rates'))} jobs/s against {fmt(wp.get('rates_before'))} jobs/s "
+            f"in the runs just before it: {wp.get('fraction_of_no_prune')} of the rate "
             "with the million rows and no prune"
+            + ("" if wp.get("prune_finished") is not False else
+               " (the prune was stopped after the runs; its rate is over the time it ran)")
             + ("" if wp.get("all_during_prune") else " (the prune ended during the last run)")
             + ".\n")
     return "\n".join(rows)

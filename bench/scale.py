@@ -137,13 +137,29 @@ def figures(sz: Sizes, label: str, job_id: Any, token: str,
     return out
 
 
+def _old_jobs() -> int:
+    return int(sql("SELECT count(*) FROM jobs_job WHERE completed_at < now() - interval '30 days'")
+               [0][0])
+
+
 def throughput_while_pruning(sz: Sizes) -> dict[str, Any]:
+    """Platform throughput with and without `prune_old_jobs()` running, side by
+    side: half-size runs just before the prune starts, then the same while it
+    runs. The prune (paced: JOBS_PRUNE_BATCH_SIZE / JOBS_PRUNE_PAUSE_RATIO) is
+    stopped once the runs are done; its rate is the rows it deleted meanwhile."""
+    half = max(1, sz.scale_jobs // 2)
+    before = []
+    for _ in range(sz.reps):
+        before.append(throughput.run_one("platform", 1, CONC, half)["rate"])
+        log(f"scale: throughput before the prune {before[-1]:.0f} jobs/s")
+    rows_before = _old_jobs()
     prune = subprocess.Popen(
         [PY, "-c", "import django, time; django.setup(); from jobs.maintenance import"
          " prune_old_jobs; t = time.monotonic(); n = prune_old_jobs();"
          " print(n, time.monotonic() - t, flush=True)"],
         cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, text=True,
     )
+    started = time.monotonic()
     time.sleep(2.0)  # Django set up, the first batch under way
     rates = []
     try:
@@ -151,17 +167,33 @@ def throughput_while_pruning(sz: Sizes) -> dict[str, Any]:
             if prune.poll() is not None:
                 break
             # Half-size runs, so that several fit in the prune.
-            rates.append(throughput.run_one("platform", 1, CONC, sz.scale_jobs // 2)["rate"])
+            rates.append(throughput.run_one("platform", 1, CONC, half)["rate"])
             log(f"scale: throughput while pruning {rates[-1]:.0f} jobs/s")
         overlapped = prune.poll() is None
-        out_text, _ = prune.communicate(timeout=3600)
+        finished = not overlapped
+        if overlapped:
+            # What it deleted in the time it ran (stopping it loses one batch).
+            prune.terminate()
+            prune.wait(timeout=60)
     finally:
         if prune.poll() is None:
             prune.kill()
-    pruned, seconds = out_text.split()
-    return {"rates": summary(rates, 0), "all_during_prune": overlapped,
-            "pruned_rows": int(pruned), "prune_seconds": round(float(seconds), 1),
-            "prune_rows_per_s": round(int(pruned) / float(seconds))}
+    seconds = time.monotonic() - started
+    pruned = rows_before - _old_jobs()
+    fractions = [d / b for d, b in zip(rates, before, strict=False)]
+    return {"rates": summary(rates, 0), "rates_before": summary(before, 0),
+            "fractions": summary(fractions, 2) if fractions else None,
+            "all_during_prune": overlapped, "prune_finished": finished,
+            "pruned_rows": pruned, "prune_seconds": round(seconds, 1),
+            "prune_rows_per_s": round(pruned / seconds) if seconds else None,
+            "batch_size": _setting("PRUNE_BATCH_SIZE"),
+            "pause_ratio": _setting("PRUNE_PAUSE_RATIO")}
+
+
+def _setting(name: str) -> Any:
+    from django.conf import settings
+
+    return settings.JOBS.get(name)
 
 
 def run(sz: Sizes, earlier: dict[str, Any]) -> dict[str, Any]:
@@ -186,7 +218,8 @@ def run(sz: Sizes, earlier: dict[str, Any]) -> dict[str, Any]:
     out["ratios"] = _ratios(out)
     reset_queue()
     out["while_pruning"] = throughput_while_pruning(sz)
-    base = out["full"]["claim_rate"]["platform"]["median"]
+    # Side by side: the runs just before the prune against those during it.
+    base = out["while_pruning"]["rates_before"]["median"]
     during = out["while_pruning"]["rates"]["median"]
     out["while_pruning"]["fraction_of_no_prune"] = (
         round(during / base, 2) if base and during else None)

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 import time
 from collections import defaultdict
 from urllib.parse import urlsplit
+
+_KIND = re.compile(rb'"kind":"(\w+)"')
+_PROGRESS = re.compile(rb'"progress":(\d+)')
 
 
 async def main(url: str, token: str, n: int, timeout: float = 120.0) -> None:
@@ -49,14 +53,17 @@ async def main(url: str, token: str, n: int, timeout: float = 120.0) -> None:
                     break
                 if line.startswith(b"data:") or b"data:" in line[:12]:
                     now = time.time()
-                    text = line[line.index(b"data:") + 5:].strip()
-                    try:
-                        event = json.loads(text)
-                    except ValueError:
+                    # The server's compact JSON, read with two regexes rather
+                    # than json.loads: one process reads every stream, and its
+                    # own parsing of N copies of each event is in the figure.
+                    kind = _KIND.search(line)
+                    if kind is None:
                         continue
-                    if event.get("kind") == "progress":
-                        arrivals[int(event["progress"])].append(now)
-                    if event.get("final"):
+                    if kind.group(1) == b"progress":
+                        progress = _PROGRESS.search(line)
+                        if progress is not None:
+                            arrivals[int(progress.group(1))].append(now)
+                    if b'"final":true' in line:
                         break
         finally:
             writer.close()
@@ -73,4 +80,10 @@ async def main(url: str, token: str, n: int, timeout: float = 120.0) -> None:
 
 
 if __name__ == "__main__":
+    try:  # the faster event loop when installed (uvicorn's own choice too)
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
     asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))

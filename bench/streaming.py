@@ -93,7 +93,7 @@ def measure(server: http.Server, token: str, user: Any, streams: int) -> dict[st
 def run(sz: Sizes) -> dict[str, Any]:
     if not (ROOT / "jobs" / "realtime.py").exists():
         return {"skipped": "jobs/realtime.py (the event stream) does not exist yet"}
-    streams = 1000 if sz.scale == "full" else 200
+    streams = sz.streams
     user, token = api_user()
     raw = []
     # One web process: the figure is what one process does with its one LISTEN

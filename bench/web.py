@@ -5,6 +5,7 @@ asyncio HTTP/1.1 keep-alive client."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import subprocess
@@ -28,7 +29,9 @@ class Server:
         self.proc = subprocess.Popen(
             [PY, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
              "--port", str(self.port), "--workers", str(workers), "--no-access-log",
-             "--log-level", "warning"],
+             "--log-level", "warning",
+             # e.g. "--http h11 --loop asyncio": the pure-Python server, to compare
+             *os.environ.get("BENCH_UVICORN_ARGS", "").split()],
             # 4xx answers are the figure, not news: keep the log quiet.
             cwd=ROOT, env=child_env(**{"LOG_LEVEL": "ERROR", **env}),
         )
