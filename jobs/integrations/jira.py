@@ -28,9 +28,16 @@ def is_configured() -> bool:
 
 
 def _client() -> JIRA:
+    # Jira Cloud: the account's e-mail and an API token (basic auth). Jira Server /
+    # Data Center: a personal access token alone (bearer), with JIRA_USER unset.
+    auth: dict[str, Any] = (
+        {"basic_auth": (settings.JIRA_USER, settings.JIRA_API_TOKEN)}
+        if settings.JIRA_USER
+        else {"token_auth": settings.JIRA_API_TOKEN}
+    )
     return JIRA(
         server=settings.JIRA_SERVER,
-        basic_auth=(settings.JIRA_USER, settings.JIRA_API_TOKEN),
+        **auth,
         get_server_info=False,  # one round trip fewer; create_issue needs no version
         max_retries=0,  # the platform retries, through the idempotency record
         timeout=settings.INTEGRATIONS_TIMEOUT_SECONDS,

@@ -9,7 +9,7 @@ from jobs.errors import AuthError, PermanentJobError, RateLimitedError, Retryabl
 from jobs.integrations import jira
 from jobs.integrations.models import SentEffect
 from tests.fakes.fixtures import JIRA_TOKEN, JIRA_USER
-from tests.fakes.server import jira_error
+from tests.fakes.server import bearer, jira_error
 
 
 @pytest.mark.django_db
@@ -25,6 +25,18 @@ def test_an_epic_is_created_with_basic_auth_and_recorded(fake_jira):
     }
     assert key == "PLAT-1" and SentEffect.objects.get(key="epic:1").external_id == "PLAT-1"
     assert len(fake_jira.calls()) == 1  # no serverInfo, no GET of the new issue
+
+
+@pytest.mark.django_db
+def test_without_a_user_the_token_goes_alone_as_a_bearer_token(fake_jira, settings):
+    settings.JIRA_USER = ""
+    fake_jira.check_auth = bearer(JIRA_TOKEN)  # what Jira Server / Data Center checks
+
+    key = jira.create_issue(project_key="PLAT", summary="Pricing confusion")
+
+    (call,) = fake_jira.calls("/rest/api/2/issue")
+    assert call.headers["authorization"] == f"Bearer {JIRA_TOKEN}"
+    assert key == "PLAT-1"
 
 
 @pytest.mark.django_db
