@@ -7,8 +7,10 @@ attempt is sending, the key's advisory lock makes a concurrent attempt with
 the same key wait for a retry (RetryableJobError) rather than send too.
 
 What this cannot cover: an effect that happened but whose record was lost
-(the process died between the provider's answer and the INSERT) is sent again
-on retry. Keys should name the decided item, not the attempt
+(the process died between the provider's answer and the INSERT), or whose
+answer was lost (the client timed out after the service acted), is sent again
+on retry: Slack and Jira take no idempotency key of their own
+(tests/faults/test_external.py shows it, as an expected failure). Keys should name the decided item, not the attempt
 (`roadmap:suggestion:<id>:epic`, `roadmap:<job id>:critical`).
 
 Call effects after the transaction that decided them has committed (from a
