@@ -88,9 +88,15 @@ def test_anthropic_answer_with_code_fences_is_parsed(fake_anthropic):
     assert "sk-ant-test" in (headers.get("x-api-key", "") + headers.get("authorization", ""))
 
 
+@pytest.fixture(params=["fake_openai", "fake_anthropic"])
+def provider(request):
+    """Each provider's wire-level fake, with the settings that point the client at it."""
+    return request.getfixturevalue(request.param)
+
+
 @pytest.mark.django_db
-def test_json_that_does_not_match_the_schema_is_a_parse_error(fake_openai):
-    fake_openai.reply = json.dumps({"summary": "no score"})
+def test_json_that_does_not_match_the_schema_is_a_parse_error(provider):
+    provider.reply = json.dumps({"summary": "no score"})
 
     with pytest.raises(ParseError, match="does not match the schema"):
         llm.complete(prompt="x", schema=SCHEMA)
@@ -115,9 +121,9 @@ def test_401_is_an_auth_error(fake_anthropic):
 
 
 @pytest.mark.django_db
-def test_a_hanging_provider_is_a_retryable_timeout(fake_openai, settings):
+def test_a_hanging_provider_is_a_retryable_timeout(provider, settings):
     settings.LLM_TIMEOUT_SECONDS = 0.3
-    fake_openai.enqueue(Scripted(delay=1.5, body={}))
+    provider.enqueue(Scripted(delay=1.5, body={}))
 
     with pytest.raises(RetryableJobError, match="timed out"):
         llm.complete(prompt="x")
@@ -271,14 +277,15 @@ def test_401_fails_the_job_at_once(fake_openai, org, clean_queue):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_invalid_json_is_retried_once_then_fails_with_the_parse_error(fake_openai, org,
+def test_invalid_json_is_retried_once_then_fails_with_the_parse_error(provider, org,
                                                                      clean_queue):
-    fake_openai.reply = "Sure! Here is your answer: summary=ok"
+    provider.reply = "Sure! Here is your answer: summary=ok"
 
     job = _run(org)
 
     assert job.status == "failed" and job.attempts == 2 and job.error_kind == "parse"
     assert "Failed after 1 retries: The model did not return valid JSON" in job.error
+    assert len(provider.calls()) == 2
 
 
 @pytest.mark.django_db(transaction=True)
@@ -299,10 +306,10 @@ registry.register(registry.JobType(name="test_llm_timeout", handler=_flaky_timeo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_timeout_is_retried_and_then_succeeds(fake_openai, org, clean_queue, settings):
+def test_a_timeout_is_retried_and_then_succeeds(provider, org, clean_queue, settings):
     settings.LLM_TIMEOUT_SECONDS = 0.3
-    fake_openai.reply = "fine"
-    fake_openai.hang_next(1.0)
+    provider.reply = "fine"
+    provider.hang_next(1.0)
     job = lifecycle.job_create(job_type="test_llm_timeout", input={}, organization=org)
 
     drain_and_refresh = _drain(job)
