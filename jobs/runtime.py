@@ -188,7 +188,7 @@ def _describe(exc: BaseException) -> str:
 def execute(job_id: str, pctx: ProcrastinateContext | None = None) -> Mapping[str, Any] | None:
     """Run one attempt of a job. Returns the output when it completed."""
     try:
-        job = lifecycle.job_start(job_id)
+        job = lifecycle.worker_job_start(job_id)
     except (OperationalError, InterfaceError):
         # A connection the database closed (a restart): Procrastinate runs the
         # attempt again in a second, on a new connection.
