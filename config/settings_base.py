@@ -206,7 +206,13 @@ JOBS = {
     # Retention.
     "RETENTION_COMPLETED_DAYS": positive_int("JOBS_RETENTION_COMPLETED_DAYS", 30),
     "RETENTION_FAILED_DAYS": positive_int("JOBS_RETENTION_FAILED_DAYS", 7),
-    "PRUNE_BATCH_SIZE": positive_int("JOBS_PRUNE_BATCH_SIZE", 5000),
+    # Small batches with a pause after each (PAUSE_RATIO x the batch's time):
+    # pruning a large backlog takes part of one core, not all of it.
+    "PRUNE_BATCH_SIZE": positive_int("JOBS_PRUNE_BATCH_SIZE", 1000),
+    "PRUNE_PAUSE_RATIO": float(os.environ.get("JOBS_PRUNE_PAUSE_RATIO", "1.0")),
+    # The worker's hot-path transitions as server-side prepared statements
+    # (off for a transaction-pooling proxy without prepared-statement support).
+    "PREPARE_STATEMENTS": env.bool("JOBS_PREPARE_STATEMENTS", default=True),
     # Polling hint for job types that do not set their own.
     "DEFAULT_POLL_INTERVAL_MS": positive_int("JOBS_DEFAULT_POLL_INTERVAL_MS", 2000),
 }
