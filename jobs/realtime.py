@@ -112,8 +112,14 @@ class StreamEvent:
         return body
 
     def encode(self, *, final: bool) -> str:
-        payload = json.dumps(self.data(final=final), separators=(",", ":"), default=str)
-        return f"id: {self.id}\nevent: {self.name}\ndata: {payload}\n\n"
+        # One event goes to every stream of its job (a thousand of them): it
+        # is encoded once per `final`, not once per stream.
+        cache: dict[bool, str] = self.__dict__.setdefault("_encoded", {})
+        text = cache.get(final)
+        if text is None:
+            payload = json.dumps(self.data(final=final), separators=(",", ":"), default=str)
+            text = cache[final] = f"id: {self.id}\nevent: {self.name}\ndata: {payload}\n\n"
+        return text
 
     @classmethod
     def from_row(cls, row: Iterable[Any]) -> StreamEvent:
@@ -187,8 +193,13 @@ class Subscription:
 
     async def get(self, timeout: float) -> StreamEvent | _Resync | None:
         """The next item, or None after `timeout` seconds without one."""
+        if not self.queue.empty():
+            return self.queue.get_nowait()
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps every
+        # wait in a Task of its own, once per event per stream.
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
+            async with asyncio.timeout(timeout):
+                return await self.queue.get()
         except TimeoutError:
             return None
 
