@@ -12,16 +12,20 @@ requests with an error status (429 with Retry-After, 401, 500...), a hang
     fake.hang_next(5.0)
     fake.invalid_json_next()                # 200 with a body that is not JSON
     fake.enqueue(Scripted(status=..., body=..., headers=..., delay=...))
+    fake.fail_next(503, path="/api/chat.postMessage")  # only for requests under a path
     fake.go_down() ... fake.come_back()     # connections refused, then the same URL again
 
-A scripted answer is used once, in order, before the routes' own answers.
+A scripted answer is used once, in order, before the routes' own answers (one
+with a `path` waits for the first request under it; other requests pass it by).
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
+import re
 import threading
 import time
 import zlib
@@ -30,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass
@@ -54,6 +59,20 @@ class Recorded:
     def json(self) -> Any:
         return json.loads(self.text() or "null")
 
+    def query(self) -> dict[str, str]:
+        """The query string's parameters (the last value of each)."""
+        return {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+
+    def params(self) -> dict[str, Any]:
+        """Query parameters, then a form or JSON body's (slack-sdk sends GETs as a query)."""
+        params: dict[str, Any] = self.query()
+        kind = self.headers.get("content-type", "")
+        if "json" in kind:
+            params.update(self.json() or {})
+        elif "form" in kind:
+            params.update({k: v[-1] for k, v in parse_qs(self.text()).items()})
+        return params
+
 
 @dataclass
 class Scripted:
@@ -64,6 +83,8 @@ class Scripted:
     raw: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Only for requests whose path starts with this (None: the next request, whatever it is).
+    path: str | None = None
 
 
 Route = Callable[[Recorded], Scripted]
@@ -157,25 +178,28 @@ class FakeServer:
         retry_after: float | str | None = None,
         message: str = "scripted failure",
         times: int = 1,
+        path: str | None = None,
     ) -> None:
-        """The next `times` requests get `status` in the service's error shape."""
+        """The next `times` requests (under `path`) get `status` in the service's error shape."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         self.enqueue(*[
-            Scripted(status=status, body=self.error_body(status, message), headers=headers)
+            Scripted(status=status, body=self.error_body(status, message), headers=headers,
+                     path=path)
             for _ in range(times)
         ])
 
-    def hang_next(self, seconds: float, *, times: int = 1) -> None:
+    def hang_next(self, seconds: float, *, times: int = 1, path: str | None = None) -> None:
         """The next `times` requests are answered only after `seconds` (a client timeout)."""
         self.enqueue(*[
-            Scripted(status=500, body=self.error_body(500, "late"), delay=seconds)
+            Scripted(status=500, body=self.error_body(500, "late"), delay=seconds, path=path)
             for _ in range(times)
         ])
 
-    def invalid_json_next(self, *, times: int = 1) -> None:
+    def invalid_json_next(self, *, times: int = 1, path: str | None = None) -> None:
         """The next `times` requests get a 200 whose body is not JSON."""
         self.enqueue(*[
-            Scripted(raw=b"<html>502 Bad Gateway</html>{not json") for _ in range(times)
+            Scripted(raw=b"<html>502 Bad Gateway</html>{not json", path=path)
+            for _ in range(times)
         ])
 
     # -- serving -----------------------------------------------------------------------
@@ -183,7 +207,10 @@ class FakeServer:
     def _answer(self, rec: Recorded) -> Scripted:
         with self._lock:
             self.requests.append(rec)
-            scripted = self.script.popleft() if self.script else None
+            scripted = next((a for a in self.script
+                             if a.path is None or rec.path.startswith(a.path)), None)
+            if scripted is not None:
+                self.script.remove(scripted)
         if scripted is not None:
             return scripted
         if self.check_auth is not None and not self.check_auth(rec):
@@ -344,7 +371,7 @@ def anthropic_api(server: FakeServer, reply: Callable[[Recorded], str] | str,
         server.auth_failure = anthropic_error(401, "authentication_error", "invalid x-api-key")
 
 
-# --- Slack Web API: POST /api/chat.postMessage, /api/auth.test -----------------------
+# --- Slack Web API: chat.postMessage, conversations.history/list, auth.test ---------
 
 
 def slack_error(error: str, status: int = 200, headers: dict[str, str] | None = None) -> Scripted:
@@ -358,25 +385,97 @@ def _slack_error_body(status: int, message: str) -> Any:
     return {"ok": False, "error": error, "detail": message}
 
 
+def slack_channel_id(channel: str) -> str:
+    """The fake's ID for a channel name (stable across servers); IDs stay themselves."""
+    if channel[:1] in "CGD" and channel[1:].isalnum() and channel.isupper():
+        return channel
+    name = channel.lstrip("#")
+    return "C0" + hashlib.sha1(name.encode()).hexdigest()[:8].upper()
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() in ("1", "true")
+
+
 def slack_api(server: FakeServer, *, token: str | None = None) -> None:
+    """chat.postMessage stores each message (with its metadata) in its channel;
+    conversations.history answers them newest first (metadata only with
+    `include_all_metadata`, `oldest` exclusive, `limit` and `cursor` pages);
+    conversations.list names the channels posts named (and `server.slack_channels`).
+    `server.slack_messages` holds the messages by channel ID."""
     counter = {"n": 0}
+    messages: dict[str, list[dict[str, Any]]] = {}
+    names: dict[str, str] = {}  # channel ID -> name
+    server.slack_messages = messages  # type: ignore[attr-defined]
+    server.slack_channels = set()  # type: ignore[attr-defined]  # more names that exist
 
     def post_message(rec: Recorded) -> Scripted:
-        body = rec.json() if "json" in rec.headers.get("content-type", "") else {}
+        body = rec.params()
         if not body.get("channel"):
             return slack_error("channel_not_found")
         if not body.get("text") and not body.get("blocks"):
             return slack_error("no_text")
+        channel = slack_channel_id(str(body["channel"]))
         with server._lock:
             counter["n"] += 1
             n = counter["n"]
-        ts = f"1700000000.{n:06d}"
+            # A real ts: seconds since the epoch, unique within the channel.
+            ts = f"{int(time.time())}.{n:06d}"
+            message: dict[str, Any] = {"type": "message", "text": body.get("text", ""), "ts": ts}
+            metadata = body.get("metadata")
+            if isinstance(metadata, str):
+                metadata = json.loads(metadata)
+            stored = {**message, **({"metadata": metadata} if metadata else {})}
+            messages.setdefault(channel, []).append(stored)
+            if channel != body["channel"]:  # posted by name
+                names[channel] = str(body["channel"]).lstrip("#")
+        return Scripted(body={"ok": True, "channel": channel, "ts": ts, "message": message})
+
+    def history(rec: Recorded) -> Scripted:
+        params = rec.params()
+        channel = str(params.get("channel") or "")
+        if not channel:
+            return slack_error("channel_not_found")
+        if slack_channel_id(channel) != channel:
+            return slack_error("channel_not_found")  # a name: the real API wants the ID
+        oldest = float(params.get("oldest") or 0)
+        limit = int(params.get("limit") or 100)
+        start = int(params.get("cursor") or 0)
+        with server._lock:
+            found = [m for m in reversed(messages.get(channel, []))
+                     if float(m["ts"]) > oldest]
+        page = found[start:start + limit]
+        if not _truthy(params.get("include_all_metadata")):
+            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = start + limit < len(found)
         return Scripted(body={
-            "ok": True, "channel": "C0FAKE", "ts": ts,
-            "message": {"type": "message", "text": body.get("text", ""), "ts": ts},
+            "ok": True, "messages": page, "has_more": more, "pin_count": 0,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         })
 
+    def channels(rec: Recorded) -> Scripted:
+        # The workspace has every channel named in a post (answered or not), and
+        # those in `server.slack_channels`.
+        with server._lock:
+            named = [r for r in server.requests if r.path.startswith("/api/chat.postMessage")]
+        seen = dict(names)
+        for r in named:
+            try:
+                channel = str(r.params().get("channel") or "")
+            except ValueError:
+                continue
+            if channel and slack_channel_id(channel) != channel:
+                seen[slack_channel_id(channel)] = channel.lstrip("#")
+        for name in server.slack_channels:  # type: ignore[attr-defined]
+            seen[slack_channel_id(name)] = name.lstrip("#")
+        known = [{"id": cid, "name": name, "is_channel": True} for cid, name in seen.items()]
+        return Scripted(body={"ok": True, "channels": known,
+                              "response_metadata": {"next_cursor": ""}})
+
     server.route("POST", "/api/chat.postMessage", post_message)
+    for verb in ("GET", "POST"):
+        server.route(verb, "/api/conversations.history", history)
+        server.route(verb, "/api/conversations.list", channels)
     server.route("POST", "/api/auth.test", lambda rec: Scripted(body={
         "ok": True, "team": "Fake", "user": "bot", "team_id": "T0", "user_id": "U0"}))
     server.error_body = _slack_error_body
@@ -385,7 +484,7 @@ def slack_api(server: FakeServer, *, token: str | None = None) -> None:
         server.auth_failure = slack_error("invalid_auth")
 
 
-# --- Jira REST v2: issue, serverInfo, myself, field, auth session ----------------------
+# --- Jira REST v2: issue, search, serverInfo, myself, field, auth session --------------
 
 
 def jira_error(status: int, *messages: str, errors: dict[str, str] | None = None) -> Scripted:
@@ -424,8 +523,41 @@ def jira_api(server: FakeServer, *, user: str | None = None, token: str | None =
             return jira_error(404, "Issue does not exist or you do not have permission to see it.")
         return Scripted(body={**issue, "self": f"{server.url}/rest/api/2/issue/{key}"})
 
+    def search(rec: Recorded) -> Scripted:
+        """JQL of `labels = "x"` and `project = X` clauses (AND), then ORDER BY (ignored)."""
+        params = rec.params()
+        jql = str(params.get("jql") or "")
+        where = re.split(r"\border\s+by\b", jql, flags=re.IGNORECASE)[0].strip()
+        clauses = [c.strip() for c in re.split(r"\s+and\s+", where, flags=re.IGNORECASE) if c]
+        tests: list[Callable[[dict[str, Any]], bool]] = []
+        for clause in clauses:
+            match = re.fullmatch(r'(labels|project)\s*=\s*"?([^"\s]+)"?', clause,
+                                 flags=re.IGNORECASE)
+            if match is None:
+                return jira_error(400, f"The fake's JQL knows labels = and project =: {clause!r}")
+            name, value = match.group(1).lower(), match.group(2)
+            if name == "labels":
+                tests.append(lambda f, v=value: v in (f.get("labels") or []))
+            else:
+                tests.append(lambda f, v=value: (f.get("project") or {}).get("key") == v)
+        with server._lock:
+            found = [i for i in issues.values() if all(t(i["fields"]) for t in tests)]
+        start = int(params.get("startAt") or 0)
+        size = int(params.get("maxResults") or 50)
+        page = found[start:start + size]
+        return Scripted(body={
+            "startAt": start, "maxResults": size, "total": len(found),
+            "isLast": start + size >= len(found),
+            "issues": [{"id": i["id"], "key": i["key"],
+                        "self": f"{server.url}/rest/api/2/issue/{i['key']}",
+                        "fields": i["fields"]} for i in page],
+        })
+
     # The create route stays first: tests wrap it as routes[0].
     server.route("POST", "/rest/api/2/issue", create)
+    # /search (Server, Data Center) and /search/jql (Cloud's), by GET or POST.
+    for verb in ("GET", "POST"):
+        server.route(verb, "/rest/api/2/search", search)
     server.route("GET", "/rest/api/2/issue/", get_issue)
     server.route("GET", "/rest/api/2/serverInfo",
                  lambda rec: Scripted(body={"baseUrl": server.url, "version": "9.0.0",
