@@ -4,12 +4,20 @@ Off when JIRA_SERVER or JIRA_API_TOKEN is unset (or no project key is given
 and JIRA_PROJECT_KEY is unset): the call logs that and returns None, and the
 job carries on. Call `create_issue` after the transaction that decided the
 issue has committed (see `jobs.integrations.effects`).
+
+An issue created with an idempotency key carries a label derived from it
+(`plinth-<16 hex of the key's sha256>`: labels take no spaces). When an earlier
+attempt's create is in doubt (its answer was lost), the retry searches
+`labels = "<label>"` (JQL) and takes the issue it finds instead of creating
+another. The project's create screen must therefore allow labels (Epics'
+usually do); a search the credentials may not run fails the job (AuthError).
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -18,7 +26,14 @@ from jira.exceptions import JIRAError
 
 from jobs.ai.errors import retry_after_seconds
 from jobs.errors import AuthError, PermanentJobError, RateLimitedError, RetryableJobError
-from jobs.integrations.effects import once
+from jobs.integrations.effects import (
+    NotDelivered,
+    connection_refused,
+    effect_label,
+    normal_key,
+    once,
+)
+from jobs.integrations.models import SentEffect
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +50,23 @@ def _client() -> JIRA:
         if settings.JIRA_USER
         else {"token_auth": settings.JIRA_API_TOKEN}
     )
-    return JIRA(
+    client = JIRA(
         server=settings.JIRA_SERVER,
         **auth,
         get_server_info=False,  # one round trip fewer; create_issue needs no version
         max_retries=0,  # the platform retries, through the idempotency record
         timeout=settings.INTEGRATIONS_TIMEOUT_SECONDS,
     )
+    if _is_cloud_url(settings.JIRA_SERVER):
+        # Without server info the library takes Cloud for Server, and searches
+        # the /search endpoint Cloud retired; /search/jql is Cloud's.
+        client.deploymentType = "Cloud"
+    return client
+
+
+def _is_cloud_url(server: str) -> bool:
+    host = urlsplit(server).hostname or ""
+    return host.endswith((".atlassian.net", ".jira.com"))
 
 
 def _classify(exc: JIRAError) -> Exception:
@@ -86,6 +111,9 @@ def create_issue(
     }
     if priority:
         fields["priority"] = {"name": priority}
+    key = normal_key(idempotency_key) if idempotency_key else None
+    if key:
+        fields["labels"] = [effect_label(key)]
 
     def send() -> str:
         try:
@@ -97,7 +125,35 @@ def create_issue(
         except (requests.exceptions.JSONDecodeError, ValueError) as exc:  # a 2xx, not JSON
             raise RetryableJobError(f"Jira answered something that is not JSON: {exc}") from exc
         except requests.RequestException as exc:
+            if connection_refused(exc):
+                raise NotDelivered(f"Jira unreachable: {exc}") from exc
             raise RetryableJobError(f"Jira unreachable: {exc}") from exc
         return str(issue.key)
 
-    return once(key=idempotency_key, kind="jira", send=send)
+    def find(row: SentEffect) -> str | None:
+        return _find_issue(row.key)
+
+    return once(key=key, kind="jira", send=send, find=find)
+
+
+def _find_issue(key: str) -> str | None:
+    """The key of the issue labelled for the effect `key`, or None (a JQL search)."""
+    label = effect_label(key)
+    try:
+        found = _client().search_issues(f'labels = "{label}" ORDER BY created ASC',
+                                        maxResults=1, fields="labels", json_result=True)
+    except JIRAError as exc:
+        error = _classify(exc)
+        if isinstance(error, RetryableJobError):
+            raise error from exc  # 429, 5xx: look again on the next attempt
+        raise type(error)(
+            f"Jira issue {key!r} is in doubt (an earlier attempt's answer was lost) and "
+            f"cannot be checked (a search for label {label}): {error}"
+        ) from exc
+    except (requests.exceptions.JSONDecodeError, ValueError) as exc:
+        raise RetryableJobError(f"Jira answered a search with something not JSON: {exc}") \
+            from exc
+    except requests.RequestException as exc:
+        raise RetryableJobError(f"Jira unreachable (checking an in-doubt issue): {exc}") from exc
+    issues = (found or {}).get("issues") or []
+    return str(issues[0]["key"]) if issues else None

@@ -42,7 +42,7 @@ def test_slack_and_jira_are_called_once_across_a_retry(org, clean_queue, fake_sl
     fields = creates[0].json()["fields"]
     assert fields["project"] == {"key": "PLAT"} and fields["issuetype"] == {"name": "Epic"}
     assert fields["priority"] == {"name": "High"}
-    assert job.output == {"ts": "1700000000.000001", "jira": "PLAT-1"}
+    assert job.output == {"ts": posts[0].answer.body["ts"], "jira": "PLAT-1"}
     assert SentEffect.objects.count() == 2
 
 

@@ -7,6 +7,7 @@ from jira import JIRA
 
 from jobs.errors import AuthError, PermanentJobError, RateLimitedError, RetryableJobError
 from jobs.integrations import jira
+from jobs.integrations.effects import effect_label
 from jobs.integrations.models import SentEffect
 from tests.fakes.fixtures import JIRA_TOKEN, JIRA_USER
 from tests.fakes.server import bearer, jira_error
@@ -22,9 +23,19 @@ def test_an_epic_is_created_with_basic_auth_and_recorded(fake_jira):
     assert call.json()["fields"] == {
         "project": {"key": "PLAT"}, "summary": "Pricing confusion", "description": "Why",
         "issuetype": {"name": "Epic"}, "priority": {"name": "High"},
+        "labels": [effect_label("epic:1")],  # found by it if this answer is lost
     }
+    assert effect_label("epic:1").startswith("plinth-") and " " not in effect_label("epic:1")
     assert key == "PLAT-1" and SentEffect.objects.get(key="epic:1").external_id == "PLAT-1"
     assert len(fake_jira.calls()) == 1  # no serverInfo, no GET of the new issue
+
+
+@pytest.mark.django_db
+def test_a_jira_cloud_site_searches_cloud_s_endpoint(settings):
+    settings.JIRA_SERVER = "https://acme.atlassian.net"
+    assert jira._client()._is_cloud
+    settings.JIRA_SERVER = "https://jira.acme.example"
+    assert not jira._client()._is_cloud
 
 
 @pytest.mark.django_db
@@ -99,8 +110,11 @@ def test_server_errors_timeouts_and_broken_bodies_are_retryable(fake_jira, setti
     with pytest.raises(RetryableJobError):
         jira.create_issue(project_key="PLAT", summary="s", idempotency_key="epic:flaky")
 
-    assert not SentEffect.objects.filter(key="epic:flaky").exists()
-    assert jira.create_issue(project_key="PLAT", summary="s", idempotency_key="epic:flaky")
+    assert SentEffect.objects.get(key="epic:flaky").state == "sending"  # in doubt
+    # The retry searches by label, finds nothing (the fake did not create it), creates.
+    assert jira.create_issue(project_key="PLAT", summary="s",
+                             idempotency_key="epic:flaky") == "PLAT-1"
+    assert SentEffect.objects.get(key="epic:flaky").state == "sent"
 
 
 def test_the_fake_speaks_enough_jira_for_the_library_to_connect(fake_jira):

@@ -19,8 +19,12 @@ def test_a_message_is_posted_with_the_bot_token_and_recorded(fake_slack):
 
     (call,) = fake_slack.calls("/api/chat.postMessage")
     assert call.headers["authorization"] == "Bearer xoxb-test"
-    assert call.json() == {"channel": "#roadmap", "text": "hello"}
-    assert ts == "1700000000.000001"
+    assert call.json() == {
+        "channel": "#roadmap", "text": "hello",
+        # The key rides along, so a retry can find the message if this answer is lost.
+        "metadata": {"event_type": "plinth_effect", "event_payload": {"key": "greet"}},
+    }
+    assert ts == call.answer.body["ts"] and ts.endswith(".000001")
     assert SentEffect.objects.get(key="greet").external_id == ts
 
 
@@ -65,7 +69,9 @@ def test_an_unknown_channel_is_permanent(fake_slack):
     fake_slack.enqueue(slack_error("channel_not_found"))
 
     with pytest.raises(PermanentJobError, match="channel_not_found"):
-        slack.post_message(channel="#nowhere", text="hi")
+        slack.post_message(channel="#nowhere", text="hi", idempotency_key="nowhere")
+
+    assert not SentEffect.objects.filter(key="nowhere").exists()  # refused: not in doubt
 
 
 @pytest.mark.django_db
@@ -82,7 +88,8 @@ def test_server_errors_timeouts_and_broken_bodies_are_retryable(fake_slack, sett
     with pytest.raises(RetryableJobError):
         slack.post_message(channel="#x", text="hi", idempotency_key="flaky")
 
-    assert not SentEffect.objects.filter(key="flaky").exists()
+    # The outcome is unknown: the record stays in doubt for the retry to look up.
+    assert SentEffect.objects.get(key="flaky").state == "sending"
     assert len(fake_slack.calls("/api/chat.postMessage")) == 1  # no retry inside the SDK
 
 
