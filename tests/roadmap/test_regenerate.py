@@ -107,8 +107,11 @@ def test_slack_and_jira_are_called_once_across_a_retry(org, project, fake_slack,
     assert (job.status, job.attempts) == ("completed", 2)
     posts = fake_slack.calls("/api/chat.postMessage")
     assert len(posts) == 1
-    assert posts[0].json() == {"channel": "#roadmap",
-                               "text": "\U0001f6a8 1 new critical roadmap items detected!"}
+    post = posts[0].json()
+    assert (post["channel"], post["text"]) == (
+        "#roadmap", "\U0001f6a8 1 new critical roadmap items detected!")
+    # Tagged with its effect key, so a retry can look it up if the answer is lost.
+    assert post["metadata"]["event_payload"] == {"key": f"roadmap:{job.id}:critical-alert"}
     assert creates["n"] == 3  # epic 1, epic 2 failing, epic 2 again: never epic 1 twice
     keys = dict(project.suggestions.exclude(jira_issue_key="")
                 .values_list("theme__name", "jira_issue_key"))
