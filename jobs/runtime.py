@@ -223,9 +223,11 @@ def execute(job_id: str, pctx: ProcrastinateContext | None = None) -> Mapping[st
             done = lifecycle.job_complete(job.id, attempt=ctx.attempt, output=output)
         else:
             done = _complete_with_writes(ctx, output)
-    except (OperationalError, InterfaceError) as exc:
-        # The database went away while completing: the attempt is retried
-        # (its steps are stored) unless the completion had committed.
+    except Exception as exc:
+        # A completion write that refuses (a PermanentJobError: what it writes to is
+        # gone), or the database going away while completing: the completion rolled
+        # back, and the job retries (its steps are stored) or fails like any error
+        # of its handler, instead of staying `running` until it expires.
         _on_error_reconnecting(ctx, exc)
         raise
     if done is None:

@@ -7,7 +7,8 @@ from typing import Any
 from django.db import transaction
 
 from jobs import lifecycle
-from jobs.models import ErrorKind, Job, JobStatus, Organization
+from jobs.errors import PermanentJobError
+from jobs.models import Job, JobStatus, Organization
 from reports.models import AnalysisJob, Block, ContextItem, Document, Revision
 
 JOB_TYPES = {
@@ -121,18 +122,14 @@ def job_result_write(*, job: Job, block_id: str, content: str) -> bool:
     cannot leave two. Returns whether it wrote.
 
     A block deleted after the handler's own check (between it and this
-    transaction) fails the job here, "Block not found" as the seed says,
-    instead of letting it complete having written nothing: the failure is
-    written in this transaction, so the platform's completion that follows
-    finds the job no longer running and changes nothing. (Raising would leave
-    the job `running`: the platform does not yet fail a job whose completion
-    writes raise.)
+    transaction) fails the job, "Block not found" as the seed says, instead of
+    letting it complete having written nothing: the error rolls the completion
+    back and the platform fails the job (with its failure hooks) as it would
+    for an error of the handler.
     """
     block = Block.objects.select_for_update().filter(id=block_id).first()
     if block is None:
-        lifecycle.job_fail(job.id, attempt=job.attempts, error="Block not found",
-                           kind=ErrorKind.PERMANENT)
-        return False
+        raise PermanentJobError("Block not found")
     if Revision.objects.filter(job=job).exists():
         return False
     block.content = content

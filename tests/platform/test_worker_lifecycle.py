@@ -186,6 +186,34 @@ def test_completion_writes_commit_with_the_completed_status(org, clean_queue):
     assert job_status(job.id) == "completed" and org.name == "written"
 
 
+def _refusing_completion(ctx):
+    from jobs.errors import PermanentJobError
+    from jobs.models import Organization as Org
+
+    def write():
+        Org.objects.filter(id=ctx.job.organization_id).update(name="half-written")
+        raise PermanentJobError("Block not found")
+
+    ctx.on_complete(write)
+    return {"ok": True}
+
+
+_registry.register(_registry.JobType(name="test_refusing_completion",
+                                     handler=_refusing_completion, public=False))
+
+
+def test_a_completion_write_that_refuses_fails_the_job_and_rolls_back(org, clean_queue):
+    job = lifecycle.job_create(job_type="test_refusing_completion", input={}, organization=org)
+
+    drain()
+
+    job.refresh_from_db()
+    org.refresh_from_db()
+    assert (job.status, job.attempts, job.error_kind) == ("failed", 1, "permanent")
+    assert job.error == "Block not found" and job.output is None
+    assert org.name == "Acme"
+
+
 def test_completion_writes_roll_back_when_the_job_was_cancelled_meanwhile(org, clean_queue):
     job = lifecycle.job_create(job_type="test_on_complete", input={"cancel_first": True},
                                organization=org)
