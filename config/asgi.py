@@ -21,7 +21,13 @@ def _pool_web_connections() -> None:
     """
     from django.conf import settings
 
-    size = int(os.environ.get("WEB_DB_POOL_SIZE", "8"))
+    raw = os.environ.get("WEB_DB_POOL_SIZE", "8")
+    try:
+        size = int(raw)
+    except ValueError:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"WEB_DB_POOL_SIZE must be an integer, got {raw!r}") from None
     db = settings.DATABASES["default"]
     if size <= 0 or db["ENGINE"] != "django.db.backends.postgresql":
         return

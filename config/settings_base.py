@@ -209,7 +209,7 @@ JOBS = {
     # Small batches with a pause after each (PAUSE_RATIO x the batch's time):
     # pruning a large backlog takes part of one core, not all of it.
     "PRUNE_BATCH_SIZE": positive_int("JOBS_PRUNE_BATCH_SIZE", 1000),
-    "PRUNE_PAUSE_RATIO": float(os.environ.get("JOBS_PRUNE_PAUSE_RATIO", "1.0")),
+    "PRUNE_PAUSE_RATIO": positive_float("JOBS_PRUNE_PAUSE_RATIO", 1.0),
     # The worker's hot-path transitions as server-side prepared statements
     # (off for a transaction-pooling proxy without prepared-statement support).
     "PREPARE_STATEMENTS": env.bool("JOBS_PREPARE_STATEMENTS", default=True),
