@@ -55,7 +55,7 @@ def render(results: dict[str, Any]) -> str:
     w("")
     w("## Commands\n")
     w("```\nmake bench                                   # the recorded run (BENCH_SCALE=full)\n"
-      "BENCH_SCALE=quick make bench                 # a few minutes\n"
+      "BENCH_SCALE=quick make bench                 # minutes; writes bench/out/ (BENCH_OUT)\n"
       "BENCH_ONLY=throughput,latency make bench     # some scenarios only\n"
       "BENCH_REPS=5 BENCH_JOBS=20000 make bench     # sizes: see bench/common.py\n```\n")
     w(f"Sizes of this run: `{sz}`\n")
@@ -290,13 +290,16 @@ def _scale(s: dict[str, Any] | None) -> str:
     wp = s.get("while_pruning", {})
     if wp:
         rows.append(
-            f"While `prune_old_jobs()` (batches of {wp.get('batch_size')}, pause ratio "
-            f"{wp.get('pause_ratio')}) deleted {wp.get('pruned_rows'):,} jobs (with their "
+            "While `prune_old_jobs()`"
+            + (f" (batches of {wp['batch_size']:,}, pause ratio {wp.get('pause_ratio')})"
+               if wp.get("batch_size") else "")
+            + f" deleted {wp.get('pruned_rows'):,} jobs (with their "
             f"events and queue rows) in {wp.get('prune_seconds')} s "
             f"({wp.get('prune_rows_per_s'):,} jobs/s), platform workers ran "
-            f"{fmt(wp.get('rates'))} jobs/s against {fmt(wp.get('rates_before'))} jobs/s "
-            f"in the runs just before it: {wp.get('fraction_of_no_prune')} of the rate "
-            "with the million rows and no prune"
+            f"{fmt(wp.get('rates'))} jobs/s"
+            + (f" against {fmt(wp.get('rates_before'))} jobs/s in the runs just before it"
+               if wp.get("rates_before") else "")
+            + f": {wp.get('fraction_of_no_prune')} of the rate with the million rows and no prune"
             + ("" if wp.get("prune_finished") is not False else
                " (the prune was stopped after the runs; its rate is over the time it ran)")
             + ("" if wp.get("all_during_prune") else " (the prune ended during the last run)")
