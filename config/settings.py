@@ -1,4 +1,5 @@
 """Settings: the platform's (settings_base) and one component module per area."""
+# ruff: noqa: I001  (settings_base first: the components read and extend it)
 
 from config.settings_base import *  # noqa: F403
 from config.components.ai import *  # noqa: F403

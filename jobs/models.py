@@ -289,3 +289,6 @@ class DiagnosticEffect(models.Model):
     job = models.OneToOneField(Job, on_delete=models.CASCADE, primary_key=True)
     attempt = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"effect of {self.job_id} (attempt {self.attempt})"

@@ -29,7 +29,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from rest_framework.authtoken.models import Token
 
 from jobs import realtime, selectors
-from jobs.api.views import _connection_pool, _poll_sql
+from jobs.api.views import connection_pool, poll_sql
 from jobs.models import FINAL_STATUSES, Job
 
 _STATUS_INDEX = [f.name for f in Job._meta.concrete_fields].index("status")
@@ -68,7 +68,7 @@ async def _token_job_status(pool: Any, job_id: Any, key: str) -> tuple[int, str 
     """(HTTP status, job status) for a token client, as TokenAuthentication and the
     jobs API's scoping decide: 401 for a bad token, 404 for a job it may not see."""
     async with pool.connection() as conn:
-        cursor = await conn.execute(_poll_sql(), [job_id, key], prepare=True)
+        cursor = await conn.execute(poll_sql(), [job_id, key], prepare=True)
         row = await cursor.fetchone()
         if row is not None:
             return 200, str(row[_STATUS_INDEX])
@@ -104,7 +104,7 @@ async def job_events(request: HttpRequest, job_id: Any) -> HttpResponse:
     if not isinstance(request, ASGIRequest):
         return _error(503, "Event streams need the ASGI server (manage.py serve); poll "
                       f"/api/jobs/{job_id} instead.", **{"Retry-After": "5"})
-    pool = await _connection_pool()
+    pool = await connection_pool()
     auth = request.headers.get("Authorization", "").split()
     if auth and auth[0].lower() == "token":
         if len(auth) != 2:

@@ -56,7 +56,8 @@ class JobListCreateView(generics.ListAPIView):
         status_filter = self.request.query_params.get("status")
         if status_filter:
             if status_filter not in JobStatus.values:
-                raise ValidationError({"status": [f"Must be one of {', '.join(JobStatus.values)}."]})
+                choices = ", ".join(JobStatus.values)
+                raise ValidationError({"status": [f"Must be one of {choices}."]})
             qs = qs.filter(status=status_filter)
         type_filter = self.request.query_params.get("type")
         if type_filter:
@@ -217,7 +218,7 @@ class JobTypeListView(APIView):
 _pools: dict[asyncio.AbstractEventLoop, Any] = {}
 
 
-async def _connection_pool() -> Any:
+async def connection_pool() -> Any:
     """A small async pool per event loop (one per uvicorn worker process)."""
     from psycopg.types.string import TextLoader
     from psycopg_pool import AsyncConnectionPool
@@ -246,7 +247,7 @@ async def _connection_pool() -> Any:
 
 
 @functools.cache
-def _poll_sql() -> str:
+def poll_sql() -> str:
     """The job, if the token is valid, its user active and a member of the job's
     organization: what TokenAuthentication, IsAuthenticated and jobs_for_user check."""
     user = get_user_model()._meta
@@ -300,11 +301,11 @@ async def poll_job(
     auth = authorization.split()
     if len(auth) != 2 or auth[0].lower() != "token" or not _json_accepted(accept):
         return None
-    pool = await _connection_pool()
+    pool = await connection_pool()
     for retry in (True, False):
         try:
             async with pool.connection() as conn:
-                cursor = await conn.execute(_poll_sql(), [job_id, auth[1]], prepare=True)
+                cursor = await conn.execute(poll_sql(), [job_id, auth[1]], prepare=True)
                 row = await cursor.fetchone()
             break
         except psycopg.OperationalError:

@@ -56,7 +56,8 @@ def test_procrastinates_own_admin_stays_available_to_staff(staff_client, org, cl
     job = lifecycle.job_create(job_type="diagnostic", input={}, organization=org)
 
     listing = staff_client.get("/admin/procrastinate/procrastinatejob/")
-    row = staff_client.get(f"/admin/procrastinate/procrastinatejob/{job.procrastinate_job_id}/change/")
+    row = staff_client.get(
+        f"/admin/procrastinate/procrastinatejob/{job.procrastinate_job_id}/change/")
 
     assert listing.status_code == 200 and row.status_code == 200
     assert "jobs.run" in listing.content.decode()

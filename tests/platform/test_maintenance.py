@@ -106,7 +106,8 @@ def test_a_killed_workers_job_is_rescued_and_finished_without_redoing_steps(
     assert job.status == "completed"
     assert job.attempts == 2
     assert job.events.filter(kind="rescued").count() == 1
-    attempts = list(JobStep.objects.filter(job=job).order_by("id").values_list("attempt", flat=True))
+    attempts = list(
+        JobStep.objects.filter(job=job).order_by("id").values_list("attempt", flat=True))
     assert len(attempts) == 30
     assert attempts[:steps_before] == [1] * steps_before
     assert set(attempts[steps_before:]) <= {1, 2}

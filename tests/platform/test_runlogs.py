@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 def test_a_run_log_counts_and_keeps_at_most_ten_errors():
     log = run_log_start(job_type="warmup-forecasts", metadata={"limit": 50})
-    for i in range(3):
+    for _ in range(3):
         run_log_count(log, ok=True)
     for i in range(12):
         run_log_count(log, ok=False, error=f"comparison {i} failed")
