@@ -32,6 +32,7 @@ test-faults: install
 	FAULTS=1 $(DEVDB) exec -- $(PY) -m pytest tests/faults $(PYTEST_ARGS)
 
 bench: install
+	@bash scripts/ensure_wrk.sh
 	$(DEVDB) exec -- $(PY) bench/run.py
 
 db-start: install

@@ -157,7 +157,7 @@ def throughput_while_pruning(sz: Sizes) -> dict[str, Any]:
         [PY, "-c", "import django, time; django.setup(); from jobs.maintenance import"
          " prune_old_jobs; t = time.monotonic(); n = prune_old_jobs();"
          " print(n, time.monotonic() - t, flush=True)"],
-        cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, text=True,
+        cwd=ROOT, env=child_env(PGAPPNAME=PRUNE_APP), stdout=subprocess.PIPE, text=True,
     )
     started = time.monotonic()
     time.sleep(2.0)  # Django set up, the first batch under way
@@ -178,6 +178,7 @@ def throughput_while_pruning(sz: Sizes) -> dict[str, Any]:
     finally:
         if prune.poll() is None:
             prune.kill()
+        _end_prune_backend()
     seconds = time.monotonic() - started
     pruned = rows_before - _old_jobs()
     fractions = [d / b for d, b in zip(rates, before, strict=False)]
@@ -188,6 +189,22 @@ def throughput_while_pruning(sz: Sizes) -> dict[str, Any]:
             "prune_rows_per_s": round(pruned / seconds) if seconds else None,
             "batch_size": _setting("PRUNE_BATCH_SIZE"),
             "pause_ratio": _setting("PRUNE_PAUSE_RATIO")}
+
+
+PRUNE_APP = "plinth-bench-prune"
+
+
+def _end_prune_backend() -> None:
+    """A stopped client leaves its server backend deleting until it notices: end it,
+    or the next TRUNCATE of the same tables deadlocks with its last batch."""
+    deadline = time.monotonic() + 30
+    while sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+              [PRUNE_APP])[0][0]:
+        sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = %s", [PRUNE_APP])
+        if time.monotonic() > deadline:
+            raise RuntimeError("the prune's backend did not end")
+        time.sleep(0.2)
 
 
 def _setting(name: str) -> Any:
