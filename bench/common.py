@@ -226,10 +226,22 @@ def reset_queue() -> None:
     if History.queue_max or History.since != "epoch":
         _delete_new_rows()
         return
-    sql(
-        "TRUNCATE procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs, "
-        "jobs_jobevent, jobs_jobstep, jobs_job RESTART IDENTITY CASCADE"
-    )
+    from django.db import OperationalError
+
+    # Requests a load client left in flight (a server still working off its backlog)
+    # may hold row locks: TRUNCATE then deadlocks with them; they end in a moment.
+    for attempt in range(20):
+        try:
+            sql(
+                "TRUNCATE procrastinate_events, procrastinate_periodic_defers, "
+                "procrastinate_jobs, jobs_jobevent, jobs_jobstep, jobs_job "
+                "RESTART IDENTITY CASCADE"
+            )
+            break
+        except OperationalError:
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
     sql("VACUUM ANALYZE procrastinate_jobs")
     sql("VACUUM ANALYZE jobs_job")
 
