@@ -7,11 +7,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import DataError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from jobs.errors import AdmissionRefused, InvalidTransition, JobAlreadyQueued
 
@@ -37,6 +39,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             {"detail": str(exc), "code": "invalid_transition"}, status=status.HTTP_409_CONFLICT
         )
+    if isinstance(exc, DataError):
+        # A value the database cannot hold (a NUL byte in text, a number out of
+        # range) in a query parameter or field no validator caught: the client's
+        # input, so 400 with what the database said, never a 500.
+        set_rollback()
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid value"
+        return Response({"detail": f"Invalid input: {reason}.", "code": "invalid_value"},
+                        status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
 
 

@@ -52,11 +52,13 @@ def create(job_type: str, **input: Any) -> Job:
     return lifecycle.job_create(job_type=job_type, input=valid, organization=None)
 
 
-def run_maintenance_until(done: Callable[[], bool], timeout: float) -> float:
+def run_maintenance_until(done: Callable[[], bool], timeout: float, *,
+                          rescue: bool = True) -> float:
     """Run maintenance every 0.25 s until `done`; the seconds it took."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        maintenance.rescue_stalled_jobs()
+        if rescue:
+            maintenance.rescue_stalled_jobs()
         maintenance.expire_stuck_jobs()
         if done():
             return time.monotonic() - started
@@ -72,7 +74,8 @@ def status(job: Job) -> str:
 def test_a_killed_workers_job_is_rescued_after_the_threshold_and_frees_its_lock(
     short_thresholds, fault_worker
 ):
-    victim_job = create("faults-locked", key="k1", steps=12, step_seconds=0.25)
+    # Long enough to be still running when the healthy worker has started.
+    victim_job = create("faults-locked", key="k1", steps=48, step_seconds=0.25)
     waiting = create("faults-locked", key="k1", steps=1, step_seconds=0)
     doomed = fault_worker(**{**WORKER_ENV, "WORKER_CONCURRENCY": "1"})  # busy with the victim
     wait_for(lambda: JobStep.objects.filter(job=victim_job).count() >= 3, timeout=60)
@@ -115,7 +118,8 @@ def test_a_vanished_workers_job_expires_at_its_maximum_and_its_lock_is_freed(
     stuck.refresh_from_db()
     limit = 3
 
-    run_maintenance_until(lambda: status(stuck) == "failed", timeout=30)
+    # Expiry alone: the rescue of its silent worker (2 s) would hand it back first.
+    run_maintenance_until(lambda: status(stuck) == "failed", timeout=30, rescue=False)
     stuck.refresh_from_db()
     late_by = (stuck.completed_at - stuck.started_at).total_seconds() - limit
     replacement = fault_worker(**WORKER_ENV)

@@ -175,3 +175,12 @@ def test_admin_actions_and_dashboard_refuse_non_staff(make_user, org):
     assert dashboard.status_code == 302
     job.refresh_from_db()
     assert job.status == "pending"
+
+
+def test_a_nul_byte_in_a_query_parameter_or_field_is_a_400_not_a_500(api):
+    query = api.get("/api/comparison/premium", {"slug": "a\x00b"})
+    body = api.post("/api/decisions", {"title": "t\x00", "context": "x"}, format="json")
+
+    for response in (query, body):
+        assert response.status_code == 400, response.content
+        assert "nul" in str(response.json()).lower()
