@@ -53,6 +53,16 @@ def fault_worker(clean_queue: None) -> Iterator[Callable[..., FaultWorker]]:
         proc.stop()
 
 
+@pytest.fixture
+def processes() -> Iterator[list[Any]]:
+    """Processes a test starts against a cluster of its own (tests/faults/cluster.py),
+    stopped after it."""
+    procs: list[Any] = []
+    yield procs
+    for p in procs:
+        p.stop()
+
+
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     if os.environ.get("FAULTS") == "1":
         return

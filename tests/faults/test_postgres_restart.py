@@ -62,14 +62,6 @@ def cluster() -> Iterator[TempCluster]:
         c.stop()
 
 
-@pytest.fixture
-def processes() -> Iterator[list[ProjectProcess]]:
-    procs: list[ProjectProcess] = []
-    yield procs
-    for p in procs:
-        p.stop()
-
-
 class Api:
     def __init__(self, base: str, token: str) -> None:
         self.base = base

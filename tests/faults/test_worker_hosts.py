@@ -114,14 +114,6 @@ def cluster(hosts) -> Iterator[TempCluster]:
         c.stop()
 
 
-@pytest.fixture
-def processes() -> Iterator[list[ProjectProcess]]:
-    procs: list[ProjectProcess] = []
-    yield procs
-    for p in procs:
-        p.stop()
-
-
 def test_a_cut_host_is_rescued_by_the_other_and_its_late_writes_change_nothing(
     hosts, cluster, processes
 ):
