@@ -60,7 +60,12 @@ def fuzz_target(live_server: Any, settings: Any, clean_queue: None, user: Any) -
     for name in SECRET_SETTINGS:
         setattr(settings, name, SECRET)
     token, _ = Token.objects.get_or_create(user=user)
-    headers = {"Authorization": f"Token {token.key}", **dict.fromkeys(SECRET_HEADERS, SECRET)}
+    # One connection per request: Django's test server leaves a body the view did not
+    # read (a 401 before parsing) on a keep-alive connection, where it is taken for
+    # the next request line (http.server's HTML 400). The fuzz is about the
+    # application's answers, not that test server's keep-alive handling.
+    headers = {"Authorization": f"Token {token.key}", "Connection": "close",
+               **dict.fromkeys(SECRET_HEADERS, SECRET)}
     raw = requests.get(f"{live_server.url}/api/schema/", params={"format": "json"}, timeout=30)
     assert raw.status_code == 200, raw.text[:500]
     return {"url": live_server.url, "headers": headers, "schema": raw.json()}
