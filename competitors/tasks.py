@@ -49,63 +49,49 @@ def _typical(name: str) -> str:
     return str(settings.COMPETITORS_JOB_TYPES[name]["typical_duration"])
 
 
-COMPETITOR_ANALYSIS = register(DecisionJobType(
-    name="competitor_analysis",
-    handler=competitor_analysis.run,
-    title="Competitor analysis",
-    description="Scrape a competitor's website, search news and reviews, and write its "
-    "profile for a decision.",
-    input_serializer=competitor_analysis.CompetitorAnalysisInput,
-    max_retries=3,
-    typical_duration=_typical("competitor_analysis"),
-    extra={"modal_title": "Analyzing Competitor", "icon": "🔍"},
-))
+def _register(name: str, handler: Any, title: str, description: str, input_serializer: Any,
+              *, modal_title: str, icon: str, **options: Any) -> DecisionJobType:
+    """A decision job type: three retries, its typical duration from the seed's table."""
+    return register(DecisionJobType(
+        name=name, handler=handler, title=title, description=description,
+        input_serializer=input_serializer, max_retries=3, typical_duration=_typical(name),
+        extra={"modal_title": modal_title, "icon": icon}, **options,
+    ))
 
-MARKET_RESEARCH = register(DecisionJobType(
-    name="market_research",
-    handler=market_research.run,
-    title="Market research",
-    description="Search market sources and record evidence items for a decision.",
-    input_serializer=market_research.MarketResearchInput,
-    max_retries=3,
-    typical_duration=_typical("market_research"),
-    extra={"modal_title": "Researching the Market", "icon": "📈"},
-))
 
-BRIEF_GENERATION = register(DecisionJobType(
-    name="brief_generation",
-    handler=brief_generation.run,
-    title="Brief generation",
-    description="Write a brief from everything gathered for a decision.",
-    input_serializer=brief_generation.BriefGenerationInput,
-    max_retries=3,
-    typical_duration=_typical("brief_generation"),
-    extra={"modal_title": "Generating Brief", "icon": "📝"},
-))
-
-OPTION_ANALYSIS = register(DecisionJobType(
-    name="option_analysis",
-    handler=option_analysis.run,
-    title="Option analysis",
-    description="Assess one option of a decision: pros, cons, risks and a score.",
-    input_serializer=option_analysis.OptionAnalysisInput,
-    max_retries=3,
-    typical_duration=_typical("option_analysis"),
+COMPETITOR_ANALYSIS = _register(
+    "competitor_analysis", competitor_analysis.run, "Competitor analysis",
+    "Scrape a competitor's website, search news and reviews, and write its profile for a "
+    "decision.",
+    competitor_analysis.CompetitorAnalysisInput,
+    modal_title="Analyzing Competitor", icon="🔍",
+)
+MARKET_RESEARCH = _register(
+    "market_research", market_research.run, "Market research",
+    "Search market sources and record evidence items for a decision.",
+    market_research.MarketResearchInput,
+    modal_title="Researching the Market", icon="📈",
+)
+BRIEF_GENERATION = _register(
+    "brief_generation", brief_generation.run, "Brief generation",
+    "Write a brief from everything gathered for a decision.",
+    brief_generation.BriefGenerationInput,
+    modal_title="Generating Brief", icon="📝",
+)
+OPTION_ANALYSIS = _register(
+    "option_analysis", option_analysis.run, "Option analysis",
+    "Assess one option of a decision: pros, cons, risks and a score.",
+    option_analysis.OptionAnalysisInput,
+    modal_title="Analyzing Option", icon="⚖️",
     # Two analyses of one option would race to write it: one at a time.
     lock=lambda input, scope: f"competitors:option:{input.get('option_id')}",
-    extra={"modal_title": "Analyzing Option", "icon": "⚖️"},
-))
-
-EVIDENCE_SEARCH = register(DecisionJobType(
-    name="evidence_search",
-    handler=evidence_search.run,
-    title="Evidence search",
-    description="Find evidence for a question in search sources and the decision's material.",
-    input_serializer=evidence_search.EvidenceSearchInput,
-    max_retries=3,
-    typical_duration=_typical("evidence_search"),
-    extra={"modal_title": "Searching for Evidence", "icon": "🔎"},
-))
+)
+EVIDENCE_SEARCH = _register(
+    "evidence_search", evidence_search.run, "Evidence search",
+    "Find evidence for a question in search sources and the decision's material.",
+    evidence_search.EvidenceSearchInput,
+    modal_title="Searching for Evidence", icon="🔎",
+)
 
 DECISION_JOB_TYPES = (COMPETITOR_ANALYSIS, MARKET_RESEARCH, BRIEF_GENERATION, OPTION_ANALYSIS,
                       EVIDENCE_SEARCH)
