@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from jobs.workerpool import size_default_executor
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -187,6 +189,9 @@ PROCRASTINATE_WORKER_DEFAULTS = {
     "shutdown_graceful_timeout": positive_float("WORKER_SHUTDOWN_GRACEFUL_SECONDS", 30.0),
     "update_heartbeat_interval": positive_float("WORKER_HEARTBEAT_SECONDS", 10.0),
     "stalled_worker_timeout": positive_float("WORKER_STALLED_SECONDS", 30.0),
+    # Sync handlers run on a thread pool of exactly `concurrency` threads
+    # (Procrastinate's default would be asyncio's min(32, cpus + 4)).
+    "worker_middleware": [size_default_executor],
 }
 
 # --- Job platform -----------------------------------------------------------
