@@ -194,6 +194,10 @@ PROCRASTINATE_WORKER_DEFAULTS = {
     "worker_middleware": [size_default_executor],
 }
 
+# Async handlers and the async LLM client write through this many connections
+# per worker process (jobs/aio.py), however many jobs they run.
+WORKER_DB_CONNECTIONS = positive_int("WORKER_DB_CONNECTIONS", 4)
+
 # --- Job platform -----------------------------------------------------------
 JOBS = {
     # Admission limits on active (pending or running) jobs users start.

@@ -18,15 +18,22 @@ RetryableJobError (timeouts, connection errors, 5xx), AuthError (no key,
 
 Call it outside `transaction.atomic()`: the limiter's row must not stay
 locked while the provider answers.
+
+Async code uses `await llm.acomplete(...)` (same arguments, the SDKs' async
+clients; `on_text=` streams the answer piece by piece) or
+`async for piece in llm.astream(...)`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import inspect
 import json
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,3 +235,155 @@ def _push_back(provider: str, key: str, seconds: float, *, tokens: bool) -> None
         ratelimit.push_back(default_limiter_key(provider), seconds)
     if tokens:
         ratelimit.push_back_tokens(provider, seconds)
+
+
+# --- async ------------------------------------------------------------------------
+
+TextSink = Callable[[str], Any]  # called with each piece of text; may return an awaitable
+
+
+async def acomplete(
+    *,
+    prompt: str,
+    system: str = "",
+    schema: Mapping[str, Any] | None = None,
+    purpose: str = "",
+    job: Job | None = None,
+    limiter_key: str | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+    offline: offline_provider.OfflineBuilder | None = None,
+    max_tokens: int = 1024,
+    on_text: TextSink | None = None,
+) -> Completion:
+    """`complete` for async code, through the SDKs' async clients.
+
+    The same limiter, errors, token accounting and generation log; no thread
+    and no database connection is held while the provider answers (the
+    limiter's reservation and the log are short writes on `jobs.aio`'s pool).
+    With `on_text`, the call is streamed and `on_text(piece)` gets each piece
+    of text as the provider writes it (the offline provider: its whole answer
+    at once); the Completion is the same as without.
+    """
+    from jobs import aio
+
+    name = resolve_provider(provider)
+    key = limiter_key or default_limiter_key(name)
+    log = GenerationLog(
+        job=job, purpose=purpose[:64], provider=name, offline=name == "offline",
+        limiter_key=key if name != "offline" else "",
+    )
+    tpm = _tokens_per_minute(name) if name != "offline" else 0.0
+    reserved = 0
+    waited = 0.0
+    raw: offline_provider.RawAnswer | None = None
+    started = time.monotonic()
+    try:
+        if name == "offline":
+            raw = offline_provider.offline_answer(
+                prompt=prompt, system=system, schema=schema, builder=offline
+            )
+            data = _offline_data(raw, schema) if schema is not None else raw.data
+            if on_text is not None and raw.text:
+                await _emit(on_text, raw.text)
+        else:
+            providers.aprepare(name)
+            if tpm:
+                estimate = estimate_tokens(prompt=prompt, system=system, max_tokens=max_tokens)
+                waited += await ratelimit.aacquire_tokens(name, tokens=estimate, per_minute=tpm)
+                reserved = estimate
+            provider_key = default_limiter_key(name)
+            if key != provider_key:
+                waited += await ratelimit.aacquire(key, rate=_rate_for(key))
+            waited += await ratelimit.aacquire(provider_key, rate=_rate_for(provider_key))
+            started = time.monotonic()
+            request = {
+                "prompt": prompt, "system": _json_system(system, schema),
+                "want_json": schema is not None, "max_tokens": max_tokens, "model": model,
+            }
+            if on_text is None:
+                call = (providers.openai_aanswer if name == "openai"
+                        else providers.anthropic_aanswer)
+                raw = await call(**request)
+            else:
+                stream = (providers.openai_astream if name == "openai"
+                          else providers.anthropic_astream)
+                async for item in stream(**request):
+                    if isinstance(item, offline_provider.RawAnswer):
+                        raw = item
+                    else:
+                        await _emit(on_text, item)
+                if raw is None:  # pragma: no cover (the stream always ends with it)
+                    raise ParseError("The provider's stream ended without an answer")
+            data = parse_json(raw.text, schema) if schema is not None else None
+    except JobError as exc:
+        log.error, log.error_kind = str(exc)[:2000], exc.kind
+        if isinstance(exc, RateLimitedError) and exc.retry_after and name != "offline":
+            if not isinstance(exc, ratelimit.RateLimitWaitTooLong):
+                await aio.db(_push_back, name, key, exc.retry_after, tokens=bool(tpm))
+        raise
+    except asyncio.CancelledError:
+        log.error, log.error_kind = "Cancelled while waiting for the provider", ErrorKind.INTERNAL
+        raise
+    except Exception as exc:
+        log.error, log.error_kind = str(exc)[:2000], ErrorKind.INTERNAL
+        raise
+    else:
+        log.success = True
+    finally:
+        if raw is not None:
+            log.model = raw.model
+            log.prompt_tokens, log.completion_tokens = raw.prompt_tokens, raw.completion_tokens
+        log.duration_ms = int((time.monotonic() - started) * 1000)
+        log.wait_ms = int(waited * 1000)
+        used = (raw.prompt_tokens + raw.completion_tokens) if raw is not None else 0
+        await aio.db(_finish_log, log, name, reserved, used, tpm)
+    return Completion(
+        text=raw.text,
+        data=data,
+        provider=name,
+        model=raw.model,
+        prompt_tokens=raw.prompt_tokens,
+        completion_tokens=raw.completion_tokens,
+        duration_ms=log.duration_ms,
+        offline=name == "offline",
+    )
+
+
+async def _emit(sink: TextSink, piece: str) -> None:
+    result = sink(piece)
+    if inspect.isawaitable(result):
+        await result
+
+
+def _finish_log(log: GenerationLog, name: str, reserved: int, used: int, tpm: float) -> None:
+    """The call's log row and its token settlement: one trip to the database pool."""
+    log.save()
+    if reserved:
+        ratelimit.settle_tokens(name, reserved=reserved, actual=used, per_minute=tpm)
+
+
+async def astream(**kwargs: Any) -> AsyncIterator[str]:
+    """The text of a streamed `acomplete` call, piece by piece as the provider writes it.
+
+        async for piece in llm.astream(prompt="...", purpose="report"):
+            ...
+
+    Takes `acomplete`'s arguments (not `on_text`); raises its errors. The call
+    is logged and accounted once the stream ends (or is closed early).
+    """
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    call = asyncio.ensure_future(acomplete(**kwargs, on_text=queue.put_nowait))
+    call.add_done_callback(lambda _: queue.put_nowait(None))
+    try:
+        while True:
+            piece = await queue.get()
+            if piece is None:
+                break
+            yield piece
+        call.result()  # the call's error, if it failed
+    finally:
+        if not call.done():
+            call.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await call

@@ -4,10 +4,18 @@ Each takes a prompt and answers text plus token usage. The SDK clients are
 built with `max_retries=0`: the platform's retry policy (by error kind, with
 back-off and Retry-After) decides, not the SDK. A client is kept per
 (key, base URL, timeout), so its HTTP connection pool is reused across calls.
+
+The async forms (`*_aanswer`, `*_astream`) use the SDKs' own async clients
+(`AsyncOpenAI`, `AsyncAnthropic`), one per event loop, with the same error
+mapping; `*_astream` yields the text pieces as the provider writes them, then
+the whole answer with its token counts.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from typing import Any
 
@@ -117,6 +125,178 @@ def anthropic_answer(
     return RawAnswer(
         text=text,
         model=response.model or model_name,
+        prompt_tokens=getattr(usage, "input_tokens", 0) or 0,
+        completion_tokens=getattr(usage, "output_tokens", 0) or 0,
+    )
+
+
+# --- async: the SDKs' own async clients ---------------------------------------------
+#
+# An httpx async client belongs to the event loop it was first used on, so the
+# async clients are kept per loop (a worker has one; the tests start several).
+
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _async_client(kind: str, api_key: str, base_url: str | None, timeout: float) -> Any:
+    loop = asyncio.get_running_loop()
+    clients = _async_clients.setdefault(loop, {})
+    key = (kind, api_key, base_url, timeout)
+    client = clients.get(key)
+    if client is None:
+        if kind == "openai":
+            import openai
+
+            client = openai.AsyncOpenAI(
+                api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
+            )
+        else:
+            import anthropic
+
+            client = anthropic.AsyncAnthropic(
+                api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
+            )
+        clients[key] = client
+    return client
+
+
+def async_openai_client() -> Any:
+    """The configured AsyncOpenAI client of the running loop; AuthError without a key."""
+    if not settings.OPENAI_API_KEY:
+        raise AuthError("No OpenAI API key configured")
+    return _async_client(
+        "openai", settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL,
+        float(settings.LLM_TIMEOUT_SECONDS),
+    )
+
+
+def async_anthropic_client() -> Any:
+    """The configured AsyncAnthropic client of the running loop; AuthError without a key."""
+    if not settings.ANTHROPIC_API_KEY:
+        raise AuthError("No Anthropic API key configured")
+    return _async_client(
+        "anthropic", settings.ANTHROPIC_API_KEY, settings.ANTHROPIC_BASE_URL,
+        float(settings.LLM_TIMEOUT_SECONDS),
+    )
+
+
+def aprepare(provider: str) -> None:
+    """`prepare` for the async clients (no I/O: the client is only built)."""
+    if provider == "openai":
+        async_openai_client()
+    elif provider == "anthropic":
+        async_anthropic_client()
+
+
+def _openai_request(
+    prompt: str, system: str, want_json: bool, max_tokens: int, model: str | None
+) -> dict[str, Any]:
+    messages = ([{"role": "system", "content": system}] if system else []) + [
+        {"role": "user", "content": prompt}
+    ]
+    kwargs: dict[str, Any] = {
+        "model": model or settings.OPENAI_MODEL, "messages": messages, "max_tokens": max_tokens,
+    }
+    if want_json:
+        kwargs["response_format"] = {"type": "json_object"}
+    return kwargs
+
+
+async def openai_aanswer(
+    *, prompt: str, system: str, want_json: bool, max_tokens: int, model: str | None
+) -> RawAnswer:
+    client = async_openai_client()
+    kwargs = _openai_request(prompt, system, want_json, max_tokens, model)
+    try:
+        response = await client.chat.completions.create(**kwargs)
+        text = response.choices[0].message.content or ""
+    except Exception as exc:
+        raise map_provider_error(exc, provider="openai") from exc
+    usage = response.usage
+    return RawAnswer(
+        text=text,
+        model=response.model or kwargs["model"],
+        prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+        completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+    )
+
+
+async def anthropic_aanswer(
+    *, prompt: str, system: str, want_json: bool, max_tokens: int, model: str | None
+) -> RawAnswer:
+    client = async_anthropic_client()
+    model_name = model or settings.ANTHROPIC_MODEL
+    kwargs: dict[str, Any] = {"system": system} if system else {}
+    try:
+        response = await client.messages.create(
+            model=model_name, max_tokens=max_tokens,
+            messages=[{"role": "user", "content": prompt}], **kwargs,
+        )
+        text = "".join(getattr(block, "text", "") for block in response.content)
+    except Exception as exc:
+        raise map_provider_error(exc, provider="anthropic") from exc
+    usage = response.usage
+    return RawAnswer(
+        text=text,
+        model=response.model or model_name,
+        prompt_tokens=getattr(usage, "input_tokens", 0) or 0,
+        completion_tokens=getattr(usage, "output_tokens", 0) or 0,
+    )
+
+
+async def openai_astream(
+    *, prompt: str, system: str, want_json: bool, max_tokens: int, model: str | None
+) -> AsyncIterator[str | RawAnswer]:
+    """The answer's text pieces as they arrive, then the whole answer (a RawAnswer)."""
+    client = async_openai_client()
+    kwargs = _openai_request(prompt, system, want_json, max_tokens, model)
+    parts: list[str] = []
+    model_name, prompt_tokens, completion_tokens = kwargs["model"], 0, 0
+    try:
+        stream = await client.chat.completions.create(
+            **kwargs, stream=True, stream_options={"include_usage": True}
+        )
+        async with stream:
+            async for chunk in stream:
+                model_name = chunk.model or model_name
+                if chunk.usage is not None:
+                    prompt_tokens = chunk.usage.prompt_tokens or 0
+                    completion_tokens = chunk.usage.completion_tokens or 0
+                for choice in chunk.choices or []:
+                    piece = choice.delta.content if choice.delta is not None else None
+                    if piece:
+                        parts.append(piece)
+                        yield piece
+    except Exception as exc:
+        raise map_provider_error(exc, provider="openai") from exc
+    yield RawAnswer(text="".join(parts), model=model_name, prompt_tokens=prompt_tokens,
+                    completion_tokens=completion_tokens)
+
+
+async def anthropic_astream(
+    *, prompt: str, system: str, want_json: bool, max_tokens: int, model: str | None
+) -> AsyncIterator[str | RawAnswer]:
+    """The answer's text pieces as they arrive, then the whole answer (a RawAnswer)."""
+    client = async_anthropic_client()
+    model_name = model or settings.ANTHROPIC_MODEL
+    kwargs: dict[str, Any] = {"system": system} if system else {}
+    try:
+        async with client.messages.stream(
+            model=model_name, max_tokens=max_tokens,
+            messages=[{"role": "user", "content": prompt}], **kwargs,
+        ) as stream:
+            async for piece in stream.text_stream:
+                if piece:
+                    yield piece
+            final = await stream.get_final_message()
+    except Exception as exc:
+        raise map_provider_error(exc, provider="anthropic") from exc
+    usage = final.usage
+    yield RawAnswer(
+        text="".join(getattr(block, "text", "") for block in final.content),
+        model=final.model or model_name,
         prompt_tokens=getattr(usage, "input_tokens", 0) or 0,
         completion_tokens=getattr(usage, "output_tokens", 0) or 0,
     )

@@ -23,6 +23,10 @@ reserves nothing and raises `RateLimitWaitTooLong`, a `RateLimitedError`
 carrying the wait as `retry_after`: the job is rescheduled instead of holding
 a worker asleep for minutes.
 
+`aacquire` / `aacquire_tokens` are the async forms: the reservation runs on
+the worker's small database pool (`jobs.aio`) and the wait is an
+`asyncio.sleep`, holding neither a thread nor a connection.
+
 Call these outside `transaction.atomic()` (autocommit): inside one, the
 bucket row stays locked until the transaction ends and every other worker
 queues behind it.
@@ -30,6 +34,7 @@ queues behind it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -169,3 +174,31 @@ def _push(name: str, ahead: float) -> None:
             "  updated_at = clock_timestamp()",
             [name, ahead],
         )
+
+
+# --- async: the reservation on the worker's database pool, the wait on the loop ---
+
+
+async def aacquire(
+    key: str, *, rate: float = 1.0, per: float = 1.0, max_wait: float | None = None
+) -> float:
+    """`acquire` for async code: the wait holds neither a thread nor a connection."""
+    from jobs import aio
+
+    wait = await aio.db(reserve, key, rate=rate, per=per, max_wait=max_wait)
+    if wait > 0:
+        await asyncio.sleep(wait)
+    return wait
+
+
+async def aacquire_tokens(
+    key: str, *, tokens: int, per_minute: float, max_wait: float | None = None
+) -> float:
+    """`acquire_tokens` for async code (see `aacquire`)."""
+    from jobs import aio
+
+    wait = await aio.db(reserve_tokens, key, tokens=tokens, per_minute=per_minute,
+                        max_wait=max_wait)
+    if wait > 0:
+        await asyncio.sleep(wait)
+    return wait

@@ -15,6 +15,11 @@ requests with an error status (429 with Retry-After, 401, 500...), a hang
     fake.fail_next(503, path="/api/chat.postMessage")  # only for requests under a path
     fake.go_down() ... fake.come_back()     # connections refused, then the same URL again
 
+The LLM fakes answer `"stream": true` requests as the real APIs do (OpenAI:
+SSE `chat.completion.chunk` events then `[DONE]`; Anthropic: the message
+stream events), in `server.stream_chunks` pieces spread over `server.delay`
+seconds; a plain answer waits `server.delay` seconds first.
+
 A scripted answer is used once, in order, before the routes' own answers (one
 with a `path` waits for the first request under it; other requests pass it by).
 """
@@ -85,6 +90,12 @@ class Scripted:
     delay: float = 0.0
     # Only for requests whose path starts with this (None: the next request, whatever it is).
     path: str | None = None
+    # A streamed answer: these pieces (written as they come, chunked encoding),
+    # `chunk_delay` seconds apart, or each after its own `chunk_delays[i]`;
+    # `body`/`raw` are then unused.
+    chunks: list[bytes] | None = None
+    chunk_delay: float = 0.0
+    chunk_delays: list[float] | None = None
 
 
 Route = Callable[[Recorded], Scripted]
@@ -109,6 +120,10 @@ class FakeServer:
         self.auth_failure: Scripted = Scripted(status=401, body=_generic_error(401, "bad key"))
         self._lock = threading.Lock()
         self.is_down = False
+        # LLM fakes: seconds before an answer (a stream spreads its chunks over them)
+        # and how many pieces a streamed answer comes in.
+        self.delay = 0.0
+        self.stream_chunks = 5
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -135,6 +150,9 @@ class FakeServer:
                 rec.answer = answer
                 if answer.delay:
                     time.sleep(answer.delay)
+                if answer.chunks is not None:
+                    self._stream(answer)
+                    return
                 payload = (
                     answer.raw if answer.raw is not None else json.dumps(answer.body).encode()
                 )
@@ -148,6 +166,27 @@ class FakeServer:
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)
+
+            def _stream(self, answer: Scripted) -> None:
+                try:
+                    self.send_response(answer.status)
+                    headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                               **answer.headers}
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for index, piece in enumerate(answer.chunks or []):
+                        pause = (answer.chunk_delays[index] if answer.chunk_delays
+                                 else answer.chunk_delay if index else 0.0)
+                        if pause:
+                            time.sleep(pause)
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                        self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up mid-stream
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
@@ -269,13 +308,59 @@ def basic(user: str, password: str) -> Callable[[Recorded], bool]:
 # --- OpenAI: POST /v1/chat/completions ----------------------------------------------
 
 
-def openai_chat(reply: Callable[[Recorded], str] | str) -> Route:
+def split_text(text: str, pieces: int) -> list[str]:
+    """`text` in `pieces` consecutive parts (as even as can be; none empty unless text is)."""
+    pieces = max(1, min(pieces, len(text) or 1))
+    size, extra = divmod(len(text), pieces)
+    parts, at = [], 0
+    for index in range(pieces):
+        end = at + size + (1 if index < extra else 0)
+        parts.append(text[at:end])
+        at = end
+    return parts
+
+
+def _sse(data: Any, event: str | None = None) -> bytes:
+    head = f"event: {event}\n" if event else ""
+    payload = data if isinstance(data, str) else json.dumps(data)
+    return f"{head}data: {payload}\n\n".encode()
+
+
+def _streamed(server: FakeServer | None, events: list[bytes], text_at: list[int]) -> Scripted:
+    """`server.delay` spread over the text events: each comes delay / n after the one
+    before (the first too), so the last piece arrives when a plain answer would."""
+    delay = server.delay if server is not None else 0.0
+    step = delay / max(len(text_at), 1)
+    delays = [step if index in text_at else 0.0 for index in range(len(events))]
+    return Scripted(chunks=events, chunk_delays=delays)
+
+
+def openai_chat(reply: Callable[[Recorded], str] | str, server: FakeServer | None = None) -> Route:
     def handle(rec: Recorded) -> Scripted:
         body = rec.json()
         if not body.get("messages") or not body.get("model"):
             return openai_error(400, "'messages' and 'model' are required")
         text = reply(rec) if callable(reply) else reply
+        if body.get("stream"):
+            pieces = split_text(text, server.stream_chunks if server is not None else 5)
+            base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk",
+                    "created": int(time.time()), "model": body["model"]}
+            events = [
+                _sse({**base, "choices": [{"index": 0, "delta": {
+                    **({"role": "assistant"} if index == 0 else {}), "content": piece},
+                    "finish_reason": None}]})
+                for index, piece in enumerate(pieces)
+            ]
+            events.append(_sse({**base, "choices": [
+                {"index": 0, "delta": {}, "finish_reason": "stop"}]}))
+            if (body.get("stream_options") or {}).get("include_usage"):
+                events.append(_sse({**base, "choices": [], "usage": {
+                    "prompt_tokens": 11, "completion_tokens": len(pieces),
+                    "total_tokens": 11 + len(pieces)}}))
+            events.append(_sse("[DONE]"))
+            return _streamed(server, events, list(range(len(pieces))))
         return Scripted(
+            delay=server.delay if server is not None else 0.0,
             body={
                 "id": "chatcmpl-fake",
                 "object": "chat.completion",
@@ -307,7 +392,7 @@ def _openai_error_body(status: int, message: str) -> Any:
 
 def openai_api(server: FakeServer, reply: Callable[[Recorded], str] | str,
                *, api_key: str | None = None) -> None:
-    server.route("POST", "/v1/chat/completions", openai_chat(reply))
+    server.route("POST", "/v1/chat/completions", openai_chat(reply, server))
     server.error_body = _openai_error_body
     if api_key is not None:
         server.check_auth = bearer(api_key)
@@ -322,13 +407,35 @@ _ANTHROPIC_KINDS = {
 }
 
 
-def anthropic_messages(reply: Callable[[Recorded], str] | str) -> Route:
+def anthropic_messages(reply: Callable[[Recorded], str] | str,
+                       server: FakeServer | None = None) -> Route:
     def handle(rec: Recorded) -> Scripted:
         body = rec.json()
         if not body.get("messages") or not body.get("max_tokens"):
             return anthropic_error(400, "invalid_request_error", "messages, max_tokens required")
         text = reply(rec) if callable(reply) else reply
+        if body.get("stream"):
+            pieces = split_text(text, server.stream_chunks if server is not None else 5)
+            events = [_sse({"type": "message_start", "message": {
+                "id": "msg_fake", "type": "message", "role": "assistant", "content": [],
+                "model": body.get("model", "claude-fake"), "stop_reason": None,
+                "stop_sequence": None, "usage": {"input_tokens": 13, "output_tokens": 1}}},
+                "message_start"),
+                _sse({"type": "content_block_start", "index": 0,
+                      "content_block": {"type": "text", "text": ""}}, "content_block_start")]
+            events += [_sse({"type": "content_block_delta", "index": 0,
+                             "delta": {"type": "text_delta", "text": piece}},
+                            "content_block_delta") for piece in pieces]
+            events += [
+                _sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
+                _sse({"type": "message_delta",
+                      "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                      "usage": {"output_tokens": len(pieces)}}, "message_delta"),
+                _sse({"type": "message_stop"}, "message_stop"),
+            ]
+            return _streamed(server, events, list(range(2, 2 + len(pieces))))
         return Scripted(
+            delay=server.delay if server is not None else 0.0,
             body={
                 "id": "msg_fake",
                 "type": "message",
@@ -360,7 +467,7 @@ def _anthropic_error_body(status: int, message: str) -> Any:
 
 def anthropic_api(server: FakeServer, reply: Callable[[Recorded], str] | str,
                   *, api_key: str | None = None) -> None:
-    server.route("POST", "/v1/messages", anthropic_messages(reply))
+    server.route("POST", "/v1/messages", anthropic_messages(reply, server))
     server.error_body = _anthropic_error_body
     if api_key is not None:
         # Older SDKs send x-api-key, newer ones a bearer token: either will do.
