@@ -19,6 +19,42 @@ class DiagnosticInput(serializers.Serializer):
     fail = serializers.ChoiceField(choices=["none", "retryable", "permanent"], default="none")
     fail_times = serializers.IntegerField(min_value=0, max_value=100, default=1)
     effect = serializers.BooleanField(default=False, required=False)
+    # An LLM probe: N calls through the configured client (streamed when asked).
+    llm_calls = serializers.IntegerField(min_value=0, max_value=100, default=0, required=False)
+    llm_stream = serializers.BooleanField(default=False, required=False)
+
+
+def _llm_prompt(ctx: JobContext, index: int) -> str:
+    return f"Diagnostic probe {index} of job {ctx.job_id}: answer with one short sentence."
+
+
+def _probe_output(texts: list[str]) -> dict[str, Any]:
+    return {"llm_calls": len(texts), "llm_chars": sum(len(t) for t in texts)}
+
+
+def _llm_probe_sync(ctx: JobContext) -> dict[str, Any]:
+    """`llm_calls` calls on the sync client (a streamed one on the async client, run here)."""
+    import asyncio
+
+    from jobs.ai import llm, providers
+
+    async def streamed(index: int) -> llm.Completion:
+        try:
+            return await llm.acomplete(prompt=_llm_prompt(ctx, index), purpose="diagnostic",
+                                       job=ctx.job, on_text=lambda piece: None)
+        finally:
+            await providers.aclose_clients()
+
+    texts = []
+    for index in range(1, int(ctx.input.get("llm_calls") or 0) + 1):
+        ctx.check_abort()
+        if ctx.input.get("llm_stream"):
+            result = asyncio.run(streamed(index))
+        else:
+            result = llm.complete(prompt=_llm_prompt(ctx, index), purpose="diagnostic",
+                                  job=ctx.job)
+        texts.append(result.text)
+    return _probe_output(texts) if texts else {}
 
 
 def run_diagnostic(ctx: JobContext) -> dict[str, Any]:
@@ -38,6 +74,8 @@ def run_diagnostic(ctx: JobContext) -> dict[str, Any]:
         ctx.step(f"step-{index}", lambda index=index: sleep_step(index))
         ctx.progress(round(index * 100 / steps * 0.99), f"Step {index} of {steps}")
 
+    probe = _llm_probe_sync(ctx)
+
     if ctx.input.get("effect"):
         ctx.on_complete(lambda: DiagnosticEffect.objects.create(job_id=ctx.job_id,
                                                                 attempt=ctx.attempt))
@@ -45,7 +83,7 @@ def run_diagnostic(ctx: JobContext) -> dict[str, Any]:
         raise PermanentJobError("Diagnostic failure (permanent), as asked")
     if fail == "retryable" and ctx.attempt <= fail_times:
         raise RetryableJobError(f"Diagnostic failure on attempt {ctx.attempt}, as asked")
-    return {"steps": steps, "attempt": ctx.attempt}
+    return {"steps": steps, "attempt": ctx.attempt, **probe}
 
 
 DIAGNOSTIC = register(
@@ -53,7 +91,10 @@ DIAGNOSTIC = register(
         name="diagnostic",
         handler=run_diagnostic,
         title="Diagnostic",
-        description="Runs N durable steps of S seconds and fails as asked.",
+        description=(
+            "Runs N durable steps of S seconds, makes `llm_calls` calls through the "
+            "configured LLM client (`llm_stream`: streamed), and fails as asked."
+        ),
         input_serializer=DiagnosticInput,
         poll_interval_ms=1000,
         typical_duration="a few seconds",

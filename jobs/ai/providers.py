@@ -300,3 +300,10 @@ async def anthropic_astream(
         prompt_tokens=getattr(usage, "input_tokens", 0) or 0,
         completion_tokens=getattr(usage, "output_tokens", 0) or 0,
     )
+
+
+async def aclose_clients() -> None:
+    """Close the running loop's async clients (before a short-lived loop ends)."""
+    clients = _async_clients.pop(asyncio.get_running_loop(), {})
+    for client in clients.values():
+        await client.close()
