@@ -1,9 +1,18 @@
 """Every change of a job's status, and nothing else, lives here.
 
 Each transition is one conditional UPDATE (`WHERE status IN (...)`, and for the
-worker's own writes `AND attempts = <its attempt>`, so a worker that lost its
-job cannot overwrite it), then one `JobEvent` and one `pg_notify`, in one
-transaction. The UPDATE's row count says whether the transition happened.
+worker's own writes `AND procrastinate_job_id = <its token> AND attempts =
+<its attempt>`, so a worker that lost its job cannot overwrite it), then one
+`JobEvent` and one `pg_notify`, in one transaction. The UPDATE's row count says
+whether the transition happened.
+
+The attempt's fencing token is the id of its own Procrastinate row: every
+attempt that is not a retry the attempt itself asked for (the first run, a
+rescue, a staff or API retry) is deferred as a new Procrastinate row, and the
+`Job` records that row's id as `procrastinate_job_id`. Row ids come from a
+sequence, so the token only grows for the life of the job; an attempt whose
+token is no longer the job's changes nothing (see DESIGN.md, "Attempts are
+fenced").
 """
 
 from __future__ import annotations
@@ -123,6 +132,7 @@ def _transition(
     sets: Mapping[str, Any],
     raw_sets: Iterable[str] = (),
     attempt: int | None = None,
+    token: int | None = None,
     message: str = "",
     data: Mapping[str, Any] | None = None,
     actor: str = "",
@@ -150,6 +160,9 @@ def _transition(
     if attempt is not None:
         where_attempt = " AND attempts = %s::integer"
         where_params.append(attempt)
+    if token is not None:
+        where_attempt += " AND procrastinate_job_id = %s::bigint"
+        where_params.append(token)
     # The wrapper itself, not the `connection` proxy (each attribute of which
     # is a thread-local lookup).
     conn = connections[DEFAULT_DB_ALIAS]
@@ -233,7 +246,7 @@ def _prepare_enabled() -> bool:
     return bool(settings.JOBS.get("PREPARE_STATEMENTS", True))
 
 
-def worker_job_start(job_id: Any) -> Job | None:
+def worker_job_start(job_id: Any, token: int | None = None) -> Job | None:
     """`job_start` for the worker, without a health-check round trip per job.
 
     The health check is skipped for a connection that answered within the
@@ -243,16 +256,16 @@ def worker_job_start(job_id: Any) -> Job | None:
     reached the server.
     """
     if not skip_recent_health_check():
-        return job_start(job_id)
+        return job_start(job_id, token)
     try:
-        return job_start(job_id)
+        return job_start(job_id, token)
     except (OperationalError, InterfaceError):
         conn = connections[DEFAULT_DB_ALIAS]
         if conn.in_atomic_block:
             raise
         logger.warning("job %s: its worker's connection was dead; reconnecting", job_id)
         conn.close()
-        return job_start(job_id)
+        return job_start(job_id, token)
 
 
 def skip_recent_health_check(max_idle: float = 5.0) -> bool:
@@ -308,21 +321,54 @@ def _converters(conn: Any) -> tuple[tuple[int, tuple[Any, ...]], ...]:
 # --- Creation ------------------------------------------------------------------
 
 
-def _defer(job: Job, job_type: registry.JobType) -> int:
-    """Queue the job's Procrastinate job on the current connection (and transaction)."""
+def _defer(
+    job: Job,
+    job_type: registry.JobType,
+    *,
+    schedule_at: dt.datetime | None = None,
+    rescue: bool = False,
+) -> int:
+    """Queue a new Procrastinate row for the job, on the current connection (and
+    transaction): its id is the new attempt's fencing token.
+
+    `rescue`: the job was already admitted, so a queueing lock another job of
+    the same scope took meanwhile must not lose it; the row goes without it
+    (the lock, which keeps two of them from running at once, stays).
+    """
     lock = job_type.lock(job.input, job.scope) if job_type.lock else None
     queueing_lock = (
         job_type.queueing_lock(job.input, job.scope) if job_type.queueing_lock else None
     )
     task = procrastinate_app.tasks[RUN_TASK_NAME]
+    options: dict[str, Any] = {"queue": job_type.queue, "lock": lock}
+    if schedule_at is not None and schedule_at > _now():
+        options["schedule_at"] = schedule_at
     try:
-        return task.configure(
-            queue=job_type.queue, lock=lock, queueing_lock=queueing_lock
-        ).defer(job_id=str(job.id))
+        with transaction.atomic():  # a savepoint: AlreadyEnqueued leaves the caller's work
+            return task.configure(queueing_lock=queueing_lock, **options).defer(
+                job_id=str(job.id)
+            )
     except pexc.AlreadyEnqueued as exc:
+        if rescue:
+            return task.configure(**options).defer(job_id=str(job.id))
         raise JobAlreadyQueued(
             f"A {job_type.name} job for this {job.scope or 'scope'} is already queued."
         ) from exc
+
+
+def supersede_queue_row(procrastinate_job_id: int | None) -> bool:
+    """End a Procrastinate row whose attempt is no longer the job's (status
+    `aborted`, which neither a finish nor a retry of Procrastinate accepts), so a
+    late worker that still holds it can change nothing and its lock is free."""
+    if procrastinate_job_id is None:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET status = 'aborted', abort_requested = false "
+            "WHERE id = %s AND status IN ('todo', 'doing')",
+            [procrastinate_job_id],
+        )
+        return cursor.rowcount > 0
 
 
 def job_create(
@@ -387,11 +433,13 @@ def _actor(user: Any, fallback: str = "system") -> str:
 # --- The worker's transitions ------------------------------------------------
 
 
-def job_start(job_id: Any) -> Job | None:
-    """pending -> running, for a new attempt. None if the job is not pending."""
+def job_start(job_id: Any, token: int | None = None) -> Job | None:
+    """pending -> running, for a new attempt. None if the job is not pending, or
+    when `token` (the Procrastinate row the worker took) is no longer the job's."""
     return _transition(
         job_id,
         from_statuses=[P],
+        token=token,
         kind=Kind.STARTED,
         sets={"status": R, "started_at": _now(), "status_message": "Running"},
         raw_sets=["attempts = attempts + 1", "cancel_requested_at = NULL"],
@@ -400,7 +448,12 @@ def job_start(job_id: Any) -> Job | None:
 
 
 def job_progress(
-    job_id: Any, *, attempt: int, progress: int, message: str | None = None
+    job_id: Any,
+    *,
+    attempt: int,
+    progress: int,
+    message: str | None = None,
+    token: int | None = None,
 ) -> Job | None:
     """Record progress. None when the attempt no longer owns a running job."""
     sets: dict[str, Any] = {"progress": max(0, min(100, int(progress)))}
@@ -410,6 +463,7 @@ def job_progress(
         job_id,
         from_statuses=[R],
         attempt=attempt,
+        token=token,
         kind=Kind.PROGRESS,
         sets=sets,
         message=message or "",
@@ -417,11 +471,14 @@ def job_progress(
     )
 
 
-def job_complete(job_id: Any, *, attempt: int, output: Mapping[str, Any] | None) -> Job | None:
+def job_complete(
+    job_id: Any, *, attempt: int, output: Mapping[str, Any] | None, token: int | None = None
+) -> Job | None:
     return _transition(
         job_id,
         from_statuses=[R],
         attempt=attempt,
+        token=token,
         kind=Kind.COMPLETED,
         sets={
             "status": JobStatus.COMPLETED,
@@ -437,13 +494,20 @@ def job_complete(job_id: Any, *, attempt: int, output: Mapping[str, Any] | None)
 
 
 def job_schedule_retry(
-    job_id: Any, *, attempt: int, error: str, kind: str, retry_at: dt.datetime
+    job_id: Any,
+    *,
+    attempt: int,
+    error: str,
+    kind: str,
+    retry_at: dt.datetime,
+    token: int | None = None,
 ) -> Job | None:
     """running -> pending after a retryable error; Procrastinate re-runs it at retry_at."""
     return _transition(
         job_id,
         from_statuses=[R],
         attempt=attempt,
+        token=token,
         kind=Kind.RETRY_SCHEDULED,
         sets={
             "status": P,
@@ -458,12 +522,19 @@ def job_schedule_retry(
 
 
 def job_fail(
-    job_id: Any, *, attempt: int | None, error: str, kind: str, actor: str = "worker"
+    job_id: Any,
+    *,
+    attempt: int | None,
+    error: str,
+    kind: str,
+    actor: str = "worker",
+    token: int | None = None,
 ) -> Job | None:
     return _transition(
         job_id,
         from_statuses=[R] if attempt is not None else [P, R],
         attempt=attempt,
+        token=token,
         kind=Kind.FAILED,
         sets={
             "status": JobStatus.FAILED,
@@ -478,12 +549,13 @@ def job_fail(
     )
 
 
-def job_mark_cancelled(job_id: Any, *, attempt: int) -> Job | None:
+def job_mark_cancelled(job_id: Any, *, attempt: int, token: int | None = None) -> Job | None:
     """A running job's handler noticed its abort request and stopped."""
     return _transition(
         job_id,
         from_statuses=[R],
         attempt=attempt,
+        token=token,
         kind=Kind.CANCELLED,
         sets={
             "status": JobStatus.CANCELLED,
@@ -494,12 +566,15 @@ def job_mark_cancelled(job_id: Any, *, attempt: int) -> Job | None:
     )
 
 
-def job_requeue(job_id: Any, *, attempt: int, reason: str) -> Job | None:
+def job_requeue(
+    job_id: Any, *, attempt: int, reason: str, token: int | None = None
+) -> Job | None:
     """running -> pending when the worker shuts down before the job ends."""
     return _transition(
         job_id,
         from_statuses=[R],
         attempt=attempt,
+        token=token,
         kind=Kind.REQUEUED,
         sets={"status": P, "available_at": _now(), "status_message": reason[:255]},
         message=reason,
@@ -602,12 +677,26 @@ def job_retry(job_id: Any, *, actor: str = "system", enforce_limits: bool = True
     return job
 
 
-def job_expire(job_id: Any, *, reason: str) -> Job | None:
-    """An active job past its time fails as expired; a running one is told to abort."""
+def job_expire(
+    job_id: Any,
+    *,
+    reason: str,
+    token: int | None = None,
+    attempt: int | None = None,
+    from_statuses: Iterable[str] = (P, R),
+) -> Job | None:
+    """An active job past its time fails as expired; a running one is told to abort.
+
+    `token` (and `attempt`): expire only that attempt (maintenance passes the
+    attempt it found too old, the worker its own), so an attempt that began
+    since is not expired for the one before it.
+    """
     with transaction.atomic():
         job = _transition(
             job_id,
-            from_statuses=[P, R],
+            from_statuses=list(from_statuses),
+            token=token,
+            attempt=attempt,
             kind=Kind.EXPIRED,
             sets={
                 "status": JobStatus.FAILED,
@@ -626,16 +715,53 @@ def job_expire(job_id: Any, *, reason: str) -> Job | None:
     return job
 
 
-def job_rescue(job_id: Any, *, attempt: int, reason: str) -> Job | None:
-    """running -> pending for a job whose worker died; its queue row is retried too."""
+def job_rescue(
+    job_id: Any, *, reason: str, token: int | None = None, attempt: int | None = None
+) -> Job | None:
+    """Hand an active job whose worker stopped responding to a new attempt.
+
+    The job gets a new Procrastinate row (its new token); the old row, if it is
+    still `todo` or `doing`, ends as `aborted`, so the stalled worker, should it
+    come back, finds neither the job nor the queue row its own. `token`: only
+    if that attempt is still the job's; `attempt`: only if a running job is on
+    that attempt. A job row locked by someone else is skipped (None): the next
+    rescue will find it again.
+    """
     with transaction.atomic():
+        current = (
+            Job.objects.select_for_update(skip_locked=True)
+            .filter(id=job_id, status__in=[P, R])
+            .first()
+        )
+        if current is None:
+            return None
+        if token is not None and current.procrastinate_job_id != token:
+            return None
+        if attempt is not None and current.status == R and current.attempts != attempt:
+            return None
+        old_token = current.procrastinate_job_id
+        running = current.status == R
+        available_at = _now() if running else max(_now(), current.available_at)
+        new_token = _defer(
+            current,
+            registry.get(current.type),
+            schedule_at=available_at,
+            rescue=True,
+        )
+        supersede_queue_row(old_token)
         job = _transition(
             job_id,
-            from_statuses=[R],
-            attempt=attempt,
+            from_statuses=[current.status],
+            token=old_token,
             kind=Kind.RESCUED,
-            sets={"status": P, "available_at": _now(), "status_message": reason[:255]},
+            sets={
+                "status": P,
+                "available_at": available_at,
+                "procrastinate_job_id": new_token,
+                **({"status_message": reason[:255]} if running else {}),
+            },
             message=reason,
+            data={"token": new_token, "previous_token": old_token},
             actor="maintenance",
         )
     return job

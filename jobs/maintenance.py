@@ -10,12 +10,12 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
-from procrastinate import sql as procrastinate_sql
-from procrastinate.contrib.django import app as procrastinate_app
+from psycopg import errors as psycopg_errors
 
 from jobs import lifecycle, registry
 from jobs.models import Job, JobStatus
@@ -38,14 +38,18 @@ def expire_stuck_jobs(*, now: dt.datetime | None = None, batch: int = 500) -> in
     soonest = now - dt.timedelta(seconds=registry.min_pending_expiry())
     stale_pending = Job.objects.filter(
         status=JobStatus.PENDING, available_at__lt=soonest
-    ).values_list("id", "type", "available_at")[:batch]
-    for job_id, job_type, available_at in list(stale_pending):
+    ).values_list("id", "type", "available_at", "procrastinate_job_id")[:batch]
+    for job_id, job_type, available_at, token in list(stale_pending):
         try:
             limit = registry.get(job_type).pending_expiry
         except Exception:
             limit = int(conf["PENDING_EXPIRY_SECONDS"])
-        if available_at < now - dt.timedelta(seconds=limit) and lifecycle.job_expire(
+        # Only the attempt found too old: `token` and the status re-checked in
+        # the UPDATE, so an attempt that began since is left alone.
+        if available_at < now - dt.timedelta(seconds=limit) and _expire(
             job_id,
+            token=token,
+            from_statuses=[JobStatus.PENDING],
             reason=f"Expired: pending for more than {limit} s without a worker taking it",
         ):
             expired += 1
@@ -53,14 +57,18 @@ def expire_stuck_jobs(*, now: dt.datetime | None = None, batch: int = 500) -> in
     shortest = registry.min_max_duration()
     running = Job.objects.filter(
         status=JobStatus.RUNNING, started_at__lt=now - dt.timedelta(seconds=shortest)
-    ).values_list("id", "type", "started_at")[:batch]
-    for job_id, job_type, started_at in list(running):
+    ).values_list("id", "type", "started_at", "procrastinate_job_id", "attempts")[:batch]
+    for job_id, job_type, started_at, token, attempt in list(running):
         try:
             limit = registry.get(job_type).max_duration
         except Exception:
             limit = int(conf["DEFAULT_MAX_DURATION_SECONDS"])
-        if started_at < now - dt.timedelta(seconds=limit) and lifecycle.job_expire(
-            job_id, reason=f"Expired: running for more than {limit} s"
+        if started_at < now - dt.timedelta(seconds=limit) and _expire(
+            job_id,
+            token=token,
+            attempt=attempt,
+            from_statuses=[JobStatus.RUNNING],
+            reason=f"Expired: running for more than {limit} s",
         ):
             expired += 1
     if expired:
@@ -68,49 +76,149 @@ def expire_stuck_jobs(*, now: dt.datetime | None = None, batch: int = 500) -> in
     return expired
 
 
-def rescue_stalled_jobs(*, seconds_since_heartbeat: float | None = None) -> int:
+def _expire(job_id: Any, **kwargs: Any) -> Any:
+    """`job_expire` for maintenance: a job row locked by a frozen worker's open
+    transaction makes this one expiry give up (lock_timeout), not the sweep."""
+    try:
+        with transaction.atomic():
+            _set_lock_timeout()
+            return lifecycle.job_expire(job_id, **kwargs)
+    except OperationalError as exc:
+        if not _is_lock_timeout(exc):
+            raise
+        logger.warning("expiry of job %s skipped: its row is locked", job_id)
+        return None
+
+
+def _set_lock_timeout() -> None:
+    """Maintenance's statements wait at most MAINTENANCE_LOCK_TIMEOUT_MS for a
+    row lock (for the current transaction): a row held by a frozen worker
+    delays only itself."""
+    ms = int(settings.JOBS.get("MAINTENANCE_LOCK_TIMEOUT_MS", 2000))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{ms}ms"])
+
+
+def _is_lock_timeout(exc: BaseException) -> bool:
+    cause = exc.__cause__
+    return isinstance(cause, psycopg_errors.LockNotAvailable) or "lock timeout" in str(exc)
+
+
+# The stalled queue rows, each claimed with SKIP LOCKED: a row a frozen worker
+# still has locked (inside its finish) is left for the next rescue.
+_STALLED_ROWS = """
+WITH stalled_workers AS (
+    SELECT id FROM procrastinate_workers
+    WHERE last_heartbeat < now() - make_interval(secs => %s)
+)
+SELECT job.id, job.task_name, (job.args ->> 'job_id') AS job_id
+FROM procrastinate_jobs job
+LEFT JOIN stalled_workers sw ON sw.id = job.worker_id
+WHERE job.status = 'doing' AND (job.worker_id IS NULL OR sw.id IS NOT NULL)
+ORDER BY job.id
+LIMIT %s
+FOR UPDATE OF job SKIP LOCKED
+"""
+
+# The stalled worker rows, deleted only when nobody holds them: Procrastinate's
+# own prune_stalled_workers waited behind a frozen worker's open transaction.
+_PRUNE_WORKERS = """
+DELETE FROM procrastinate_workers WHERE id IN (
+    SELECT id FROM procrastinate_workers
+    WHERE last_heartbeat < now() - make_interval(secs => %s)
+    FOR UPDATE SKIP LOCKED
+)
+"""
+
+
+def rescue_stalled_jobs(
+    *, seconds_since_heartbeat: float | None = None, batch: int = 500
+) -> int:
     """Hand the jobs of workers that stopped sending heartbeats to live workers.
 
-    Procrastinate neither retries stalled jobs nor frees their locks by itself:
-    each stalled queue row goes back to `todo` (keeping its lock, which it
-    will hold again when it runs) and its platform job back to pending.
+    Procrastinate neither retries stalled jobs nor frees their locks by itself.
+    Each stalled queue row of a platform job that is still active gets a new
+    attempt: a new queue row (with the same lock), recorded on the job as its
+    token, and the stalled row ends as `aborted` (`lifecycle.job_rescue`). A
+    stalled worker that comes back then owns neither. A stalled row whose job
+    has finished (or moved on to another row) just ends. Other tasks'
+    rows (maintenance, periodic) are retried in place, as before.
+
+    Every claim skips rows locked elsewhere and waits at most the
+    maintenance lock timeout, so one frozen worker delays only its own rows.
     """
     seconds = (
         float(settings.JOBS["STALLED_WORKER_SECONDS"])
         if seconds_since_heartbeat is None
         else seconds_since_heartbeat
     )
-    connector = procrastinate_app.connector.get_sync_connector()
-    rows = connector.execute_query_all(
-        query=procrastinate_sql.queries["select_stalled_jobs_by_heartbeat"],
-        queue=None,
-        task_name=None,
-        seconds_since_heartbeat=seconds,
-    )
     rescued = 0
-    for row in rows:
-        with transaction.atomic():
-            job = (
-                Job.objects.filter(procrastinate_job_id=row["id"], status=JobStatus.RUNNING)
-                .only("id", "attempts")
-                .first()
-            )
-            procrastinate_app.job_manager.retry_job_by_id(
-                row["id"], retry_at=timezone.now()
-            )
-            if job is not None and lifecycle.job_rescue(
-                job.id,
-                attempt=job.attempts,
-                reason="Its worker stopped responding; queued again",
-            ):
-                rescued += 1
-    connector.execute_query_all(
-        query=procrastinate_sql.queries["prune_stalled_workers"],
-        seconds_since_heartbeat=seconds,
-    )
+    with transaction.atomic():
+        _set_lock_timeout()
+        with connection.cursor() as cursor:
+            cursor.execute(_STALLED_ROWS, [seconds, batch])
+            rows = cursor.fetchall()
+        for queue_id, task_name, job_id in rows:
+            try:
+                with transaction.atomic():
+                    rescued += _rescue_row(queue_id, task_name, job_id)
+            except OperationalError as exc:
+                if not _is_lock_timeout(exc):
+                    raise
+                logger.warning("rescue of queue row %s skipped: locked", queue_id)
+    with transaction.atomic():
+        _set_lock_timeout()
+        with connection.cursor() as cursor:
+            cursor.execute(_PRUNE_WORKERS, [seconds])
     if rescued:
         logger.warning("rescued %d jobs of stalled workers", rescued)
     return rescued
+
+
+def _rescue_row(queue_id: int, task_name: str, job_id: str | None) -> int:
+    """One stalled queue row (claimed by the caller); 1 if a job was rescued."""
+    if task_name != lifecycle.RUN_TASK_NAME or not job_id:
+        # On this connection: the row is locked by this transaction.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT procrastinate_retry_job_v2(%s, now(), NULL, NULL, NULL)", [queue_id]
+            )
+        return 0
+    job = (
+        Job.objects.select_for_update(skip_locked=True)
+        .filter(id=job_id)
+        .values("status", "procrastinate_job_id")
+        .first()
+    )
+    if job is None:
+        # Gone (pruned), or locked by someone else right now: a job that is
+        # gone needs no row; a locked one is found again next time.
+        if not Job.objects.filter(id=job_id).exists():
+            lifecycle.supersede_queue_row(queue_id)
+        return 0
+    if job["procrastinate_job_id"] != queue_id or job["status"] not in (
+        JobStatus.PENDING,
+        JobStatus.RUNNING,
+    ):
+        # A finished job's or a superseded attempt's row: nothing to run.
+        _end_queue_row(queue_id, job["status"])
+        return 0
+    done = lifecycle.job_rescue(
+        job_id, token=queue_id, reason="Its worker stopped responding; queued again"
+    )
+    return 1 if done is not None else 0
+
+
+def _end_queue_row(queue_id: int, job_status: str) -> None:
+    """End a stalled row whose job needs it no more, with the status that agrees
+    with the job (a completed job's row succeeded)."""
+    status = "succeeded" if job_status == JobStatus.COMPLETED else "aborted"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET status = %s::procrastinate_job_status,"
+            " abort_requested = false WHERE id = %s AND status IN ('todo', 'doing')",
+            [status, queue_id],
+        )
 
 
 def prune_old_jobs(*, now: dt.datetime | None = None) -> int:

@@ -243,6 +243,9 @@ class RunLog(models.Model):
     MAX_ERRORS = 10
 
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL)
+    # The fencing token of the attempt that writes this log (its Procrastinate
+    # row); its writes change nothing once the job has moved to another attempt.
+    attempt_token = models.BigIntegerField(null=True, blank=True)
     job_type = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     processed = models.PositiveIntegerField(default=0)
@@ -292,3 +295,21 @@ class DiagnosticEffect(models.Model):
 
     def __str__(self) -> str:
         return f"effect of {self.job_id} (attempt {self.attempt})"
+
+
+class WorkerIncident(models.Model):
+    """How often workers met an error of a job they had lost, and went on.
+
+    A Procrastinate finish refused (the queue row was superseded), a worker
+    row pruned while the worker lived (re-registered), a deadlock or
+    serialization failure on one job. Counted per kind across all worker
+    processes (one upsert each), read by the Prometheus page as counters.
+    """
+
+    kind = models.CharField(max_length=64, primary_key=True)
+    count = models.BigIntegerField(default=0)
+    last_at = models.DateTimeField(null=True, blank=True)
+    last_message = models.TextField(blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.count}"

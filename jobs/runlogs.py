@@ -14,8 +14,15 @@ is killed never gets there, so its log would stay `running` for ever:
   logs as `failed` ("worker lost"): a rescued attempt starting again proves
   the earlier attempt is gone;
 - `run_logs_sweep()` does the same for `running` logs whose job is no longer
-  running (rescued and waiting, or finished by the platform); the periodic
-  `jobs.maintenance.rescue` task calls it after each rescue.
+  running (rescued and waiting, or finished by the platform) or runs another
+  attempt; the periodic `jobs.maintenance.rescue` task calls it after each rescue.
+
+A log started for a job carries the attempt's fencing token (`attempt_token`,
+the job's `procrastinate_job_id` when the attempt began). Every write of the
+log is conditional: it changes nothing once the log is no longer `running`
+(the sweep's "worker lost" stays) or the job has moved to another attempt, and
+an attempt that starts a log after losing its job gets an unsaved log whose
+writes do nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from jobs.models import Job, JobStatus, RunLog
@@ -58,17 +67,46 @@ def run_logs_sweep() -> int:
     alone: nothing says whether their run is alive. The run log table has one
     row per scheduled or batch run (not per job), so this stays small.
     """
-    return _fail_lost(RunLog.objects.filter(job__isnull=False).exclude(
-        job__status=JobStatus.RUNNING))
+    current = Q(job__status=JobStatus.RUNNING) & (
+        Q(attempt_token__isnull=True) | Q(job__procrastinate_job_id=F("attempt_token"))
+    )
+    return _fail_lost(RunLog.objects.filter(job__isnull=False).exclude(current))
+
+
+def _writable(log: RunLog) -> Any:
+    """The log's row, if this attempt may still write it: running, and its job
+    (if any) still on the attempt that started it."""
+    rows = RunLog.objects.filter(id=log.id, status=RunLog.Status.RUNNING)
+    if log.attempt_token is not None:
+        rows = rows.filter(job__procrastinate_job_id=log.attempt_token)
+    return rows
 
 
 def run_log_start(
     *, job_type: str, job: Job | None = None, metadata: dict[str, Any] | None = None
 ) -> RunLog:
-    if job is not None:
-        # This job's earlier attempts that left a log `running` were lost with their worker.
-        _fail_lost(RunLog.objects.filter(job=job))
-    log = RunLog.objects.create(job=job, job_type=job_type, metadata=dict(metadata or {}))
+    if job is None:
+        log = RunLog.objects.create(job=job, job_type=job_type, metadata=dict(metadata or {}))
+        log._t0 = time.monotonic()  # type: ignore[attr-defined]
+        return log
+    token = job.procrastinate_job_id
+    with transaction.atomic():
+        current = (
+            Job.objects.select_for_update()
+            .filter(id=job.pk)
+            .values_list("procrastinate_job_id", flat=True)
+            .first()
+        )
+        if current is None or current != token:
+            # This attempt has lost its job: a log that is never saved.
+            log = RunLog(job_type=job_type, metadata=dict(metadata or {}), attempt_token=token)
+        else:
+            # This job's earlier attempts that left a log `running` were lost
+            # with their worker.
+            _fail_lost(RunLog.objects.filter(job=job))
+            log = RunLog.objects.create(
+                job=job, job_type=job_type, metadata=dict(metadata or {}), attempt_token=token
+            )
     log._t0 = time.monotonic()  # type: ignore[attr-defined]
     return log
 
@@ -82,20 +120,33 @@ def run_log_count(log: RunLog, *, ok: bool, error: str | None = None) -> None:
         log.errors.append(error[:500])
 
 
-def run_log_flush(log: RunLog) -> None:
+def run_log_flush(log: RunLog) -> bool:
+    """Write the counts so far; False when the log is no longer this run's."""
     log.duration_ms = _elapsed_ms(log)
-    log.save(update_fields=["processed", "failed", "errors", "duration_ms", "metadata"])
+    if log.pk is None:
+        return False
+    return bool(_writable(log).update(
+        processed=log.processed, failed=log.failed, errors=log.errors,
+        duration_ms=log.duration_ms, metadata=log.metadata))
 
 
 def run_log_finish(
     log: RunLog, *, status: str, metadata: dict[str, Any] | None = None
 ) -> RunLog:
+    """Finish the log, only while it is still `running` and its attempt current:
+    a late attempt does not overwrite the sweep's "worker lost"."""
     if metadata:
         log.metadata.update(metadata)
     log.status = status
     log.finished_at = timezone.now()
     log.duration_ms = _elapsed_ms(log)
-    log.save()
+    if log.pk is None:
+        return log
+    written = _writable(log).update(
+        status=status, finished_at=log.finished_at, duration_ms=log.duration_ms,
+        processed=log.processed, failed=log.failed, errors=log.errors, metadata=log.metadata)
+    if not written:
+        log.refresh_from_db()  # what the log says: the sweep's, or the current attempt's
     return log
 
 

@@ -10,13 +10,14 @@ Procrastinate then re-queues the job at the time it was told.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from procrastinate import JobContext as ProcrastinateContext
 from procrastinate import RetryDecision
@@ -67,29 +68,37 @@ class JobContext:
         self.job_id = job.id
         self.job_type = job_type
         self.attempt = job.attempts
+        # The attempt's fencing token: the id of the Procrastinate row it runs
+        # as. Every write below carries it and changes nothing once the job has
+        # moved on to another attempt (rescued, expired and retried).
+        self.token: int | None = job.procrastinate_job_id
         self.input: dict[str, Any] = dict(job.input or {})
         self._pctx = pctx
         self._started = time.monotonic()
         self._abort_reason: str | None = None
         self.completion_writes: list[Callable[[], None]] = []
-        self._stored_steps: dict[str, Any] | None = None
 
-    @property
-    def _steps(self) -> dict[str, Any]:
-        # Every stored step at once, at the first step: one query per attempt,
-        # not one per step, and none for a handler that has no steps.
-        if self._stored_steps is None:
-            self._stored_steps = {
-                s.name: s.result for s in JobStep.objects.filter(job_id=self.job_id)
-            }
-        return self._stored_steps
+    def is_current(self) -> bool:
+        """Whether this attempt still owns its running job (one query)."""
+        return Job.objects.filter(
+            id=self.job_id, status="running", procrastinate_job_id=self.token,
+            attempts=self.attempt,
+        ).exists()
+
+    def _lost(self) -> None:
+        self._abort_reason = "lost"  # expired, rescued elsewhere, or cancelled
+        raise JobAbort("lost")
 
     # -- progress ---------------------------------------------------------------
 
     def progress(self, percent: int, message: str | None = None) -> None:
         """Report progress (0-100) and a status message; stops here if told to abort."""
         job = lifecycle.job_progress(
-            self.job_id, attempt=self.attempt, progress=percent, message=message
+            self.job_id,
+            attempt=self.attempt,
+            token=self.token,
+            progress=percent,
+            message=message,
         )
         if job is None:
             self._abort_reason = "lost"  # expired, rescued elsewhere, or cancelled
@@ -100,28 +109,49 @@ class JobContext:
     # -- durable steps ---------------------------------------------------------
 
     def step(self, name: str, fn: Callable[[], T]) -> T:
-        """Run `fn` once per job: a retry gets the stored (JSON) result back."""
-        if name in self._steps:
-            return self._steps[name]  # type: ignore[no-any-return]
+        """Run `fn` once per job: a retry gets the stored (JSON) result back.
+
+        Before running `fn`, one query checks both that the step is not stored
+        yet and that this attempt still owns the job: an attempt that lost its
+        job (frozen, then resumed after a rescue) stops here instead of running
+        a step the current attempt may have done. Its result is stored only if
+        the attempt is still current, in the same statement.
+        """
         self.check_abort()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT j.status = 'running' AND j.procrastinate_job_id IS NOT DISTINCT FROM %s"
+                " AND j.attempts = %s, s.result::text, s.name IS NOT NULL"
+                " FROM jobs_job j LEFT JOIN jobs_jobstep s ON s.job_id = j.id AND s.name = %s"
+                " WHERE j.id = %s",
+                [self.token, self.attempt, name, str(self.job_id)],
+            )
+            row = cursor.fetchone()
+        if row is None or not row[0]:
+            self._lost()
+        if row[2]:
+            return None if row[1] is None else json.loads(row[1])
         started = time.monotonic()
         result = fn()
         duration_ms = int((time.monotonic() - started) * 1000)
-        try:
-            with transaction.atomic():
-                JobStep.objects.create(
-                    job_id=self.job_id,
-                    name=name,
-                    result=result,
-                    attempt=self.attempt,
-                    duration_ms=duration_ms,
-                )
-        except IntegrityError:
-            # Another attempt stored it first (a rescued worker that woke up):
-            # keep one result, the first.
-            stored = JobStep.objects.get(job_id=self.job_id, name=name)
-            result = stored.result
-        self._steps[name] = result
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "WITH cur AS (SELECT id FROM jobs_job WHERE id = %s AND status = 'running'"
+                "  AND procrastinate_job_id IS NOT DISTINCT FROM %s AND attempts = %s FOR SHARE)"
+                " INSERT INTO jobs_jobstep (job_id, name, result, attempt, duration_ms, created_at)"
+                " SELECT id, %s, %s::jsonb, %s, %s, now() FROM cur"
+                " ON CONFLICT (job_id, name) DO NOTHING RETURNING 1",
+                [str(self.job_id), self.token, self.attempt, name,
+                 json.dumps(result), self.attempt, duration_ms],
+            )
+            stored = cursor.fetchone() is not None
+        if not stored:
+            current = self.is_current()
+            if not current:
+                self._lost()
+            # Stored by another attempt first (cannot happen while this one is
+            # current, but keep one result, the first).
+            return JobStep.objects.get(job_id=self.job_id, name=name).result  # type: ignore[no-any-return]
         return result
 
     # -- completion --------------------------------------------------------------
@@ -187,16 +217,20 @@ def _describe(exc: BaseException) -> str:
 
 def execute(job_id: str, pctx: ProcrastinateContext | None = None) -> Mapping[str, Any] | None:
     """Run one attempt of a job. Returns the output when it completed."""
+    # The attempt's token: the Procrastinate row this worker took. A row the
+    # job has moved on from (rescued while this worker was frozen) starts nothing.
+    token = pctx.job.id if pctx is not None and pctx.job is not None else None
     try:
-        job = lifecycle.worker_job_start(job_id)
+        job = lifecycle.worker_job_start(job_id, token)
     except (OperationalError, InterfaceError):
         # A connection the database closed (a restart): Procrastinate runs the
         # attempt again in a second, on a new connection.
         connection.close()
         raise RetryLater(timezone.now() + dt.timedelta(seconds=1)) from None
     if job is None:
-        # Cancelled, expired or finished before this attempt began: nothing to do.
-        logger.info("job %s is not pending; skipping", job_id)
+        # Cancelled, expired or finished before this attempt began, or no longer
+        # this queue row's (rescued onto a new one): nothing to do.
+        logger.info("job %s is not pending for queue row %s; skipping", job_id, token)
         return None
     try:
         job_type = registry.get(job.type)
@@ -204,6 +238,7 @@ def execute(job_id: str, pctx: ProcrastinateContext | None = None) -> Mapping[st
         lifecycle.job_fail(
             job.id,
             attempt=job.attempts,
+            token=job.procrastinate_job_id,
             error=f"Unknown job type {job.type!r}",
             kind=ErrorKind.PERMANENT,
         )
@@ -220,7 +255,9 @@ def execute(job_id: str, pctx: ProcrastinateContext | None = None) -> Mapping[st
         raise
     try:
         if not ctx.completion_writes:
-            done = lifecycle.job_complete(job.id, attempt=ctx.attempt, output=output)
+            done = lifecycle.job_complete(
+                job.id, attempt=ctx.attempt, token=ctx.token, output=output
+            )
         else:
             done = _complete_with_writes(ctx, output)
     except Exception as exc:
@@ -247,29 +284,43 @@ def _complete_with_writes(ctx: JobContext, output: Mapping[str, Any] | None) -> 
         row = (
             Job.objects.select_for_update()
             .filter(id=ctx.job_id)
-            .values("status", "attempts", "cancel_requested_at")
+            .values("status", "attempts", "procrastinate_job_id", "cancel_requested_at")
             .first()
         )
-        if row is None or row["status"] != "running" or row["attempts"] != ctx.attempt:
+        if (
+            row is None
+            or row["status"] != "running"
+            or row["attempts"] != ctx.attempt
+            or row["procrastinate_job_id"] != ctx.token
+        ):
             return None
         if row["cancel_requested_at"] is not None:
-            lifecycle.job_mark_cancelled(ctx.job_id, attempt=ctx.attempt)
+            lifecycle.job_mark_cancelled(ctx.job_id, attempt=ctx.attempt, token=ctx.token)
             return None
         for write in ctx.completion_writes:
             write()
-        return lifecycle.job_complete(ctx.job_id, attempt=ctx.attempt, output=output)
+        return lifecycle.job_complete(
+            ctx.job_id, attempt=ctx.attempt, token=ctx.token, output=output
+        )
 
 
 def _on_abort(ctx: JobContext) -> None:
     reason = ctx.abort_reason
     if reason == "shutdown":
-        lifecycle.job_requeue(
-            ctx.job_id, attempt=ctx.attempt, reason="Worker shut down; waiting for another"
-        )
-        raise RetryLater(timezone.now())
+        if lifecycle.job_requeue(
+            ctx.job_id,
+            attempt=ctx.attempt,
+            token=ctx.token,
+            reason="Worker shut down; waiting for another",
+        ):
+            raise RetryLater(timezone.now())
+        return None  # no longer this attempt's job: its queue row just ends
     if reason == "timeout":
         lifecycle.job_expire(
             ctx.job_id,
+            token=ctx.token,
+            attempt=ctx.attempt,
+            from_statuses=[lifecycle.R],
             reason=(
                 f"Expired: ran longer than the {ctx.job_type.max_duration} s "
                 f"allowed for {ctx.job_type.name}"
@@ -277,7 +328,7 @@ def _on_abort(ctx: JobContext) -> None:
         )
         return None
     if reason == "cancelled":
-        lifecycle.job_mark_cancelled(ctx.job_id, attempt=ctx.attempt)
+        lifecycle.job_mark_cancelled(ctx.job_id, attempt=ctx.attempt, token=ctx.token)
     return None
 
 
@@ -304,13 +355,20 @@ def _on_error(ctx: JobContext, exc: Exception) -> None:
     message = _describe(exc)
     if retry_at is not None:
         if lifecycle.job_schedule_retry(
-            job.id, attempt=ctx.attempt, error=message, kind=kind, retry_at=retry_at
+            job.id,
+            attempt=ctx.attempt,
+            token=ctx.token,
+            error=message,
+            kind=kind,
+            retry_at=retry_at,
         ):
             raise RetryLater(retry_at) from exc
         return
     if job.attempts > 1:
         message = f"Failed after {job.attempts - 1} retries: {message}"
-    failed = lifecycle.job_fail(job.id, attempt=ctx.attempt, error=message, kind=kind)
+    failed = lifecycle.job_fail(
+        job.id, attempt=ctx.attempt, token=ctx.token, error=message, kind=kind
+    )
     if failed is not None:
         for hook in failure_hooks:
             try:
