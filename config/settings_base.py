@@ -208,6 +208,8 @@ JOBS = {
     # Retries: back-off = base * 2 ** (attempt - 1) seconds.
     "DEFAULT_MAX_RETRIES": positive_int("JOBS_DEFAULT_MAX_RETRIES", 3),
     "RETRY_BASE_SECONDS": positive_float("JOBS_RETRY_BASE_SECONDS", 2.0),
+    # A streamed LLM call publishes its partial output at most this often.
+    "PARTIAL_OUTPUT_SECONDS": positive_float("JOBS_PARTIAL_OUTPUT_SECONDS", 0.5),
     # Expiry and rescue.
     "PENDING_EXPIRY_SECONDS": positive_int("JOBS_PENDING_EXPIRY_SECONDS", 300),
     "DEFAULT_MAX_DURATION_SECONDS": positive_int("JOBS_DEFAULT_MAX_DURATION_SECONDS", 600),

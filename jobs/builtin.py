@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 from rest_framework import serializers
 
+from jobs.aruntime import AsyncJobContext
 from jobs.errors import PermanentJobError, RetryableJobError
 from jobs.models import DiagnosticEffect
 from jobs.registry import JobType, register
@@ -22,6 +24,8 @@ class DiagnosticInput(serializers.Serializer):
     # An LLM probe: N calls through the configured client (streamed when asked).
     llm_calls = serializers.IntegerField(min_value=0, max_value=100, default=0, required=False)
     llm_stream = serializers.BooleanField(default=False, required=False)
+    # "async": the same work as an `async def` handler on the worker's event loop.
+    runtime = serializers.ChoiceField(choices=["sync", "async"], default="sync", required=False)
 
 
 def _llm_prompt(ctx: JobContext, index: int) -> str:
@@ -34,7 +38,6 @@ def _probe_output(texts: list[str]) -> dict[str, Any]:
 
 def _llm_probe_sync(ctx: JobContext) -> dict[str, Any]:
     """`llm_calls` calls on the sync client (a streamed one on the async client, run here)."""
-    import asyncio
 
     from jobs.ai import llm, providers
 
@@ -86,10 +89,48 @@ def run_diagnostic(ctx: JobContext) -> dict[str, Any]:
     return {"steps": steps, "attempt": ctx.attempt, **probe}
 
 
+async def run_diagnostic_async(ctx: AsyncJobContext) -> dict[str, Any]:
+    """`run_diagnostic` as an async handler (`"runtime": "async"`): same input, same output."""
+    from jobs.ai import llm
+
+    steps = int(ctx.input.get("steps", 3))
+    step_seconds = float(ctx.input.get("step_seconds", 0))
+    fail = ctx.input.get("fail", "none")
+    fail_times = int(ctx.input.get("fail_times", 1))
+
+    async def sleep_step(index: int) -> dict[str, Any]:
+        await asyncio.sleep(step_seconds)  # the runtime cancels it on abort
+        return {"step": index, "attempt": ctx.attempt}
+
+    for index in range(1, steps + 1):
+        await ctx.step(f"step-{index}", lambda index=index: sleep_step(index))
+        await ctx.progress(round(index * 100 / steps * 0.99), f"Step {index} of {steps}")
+
+    texts = []
+    for index in range(1, int(ctx.input.get("llm_calls") or 0) + 1):
+        await ctx.check_abort()
+        result = await llm.acomplete(
+            prompt=_llm_prompt(ctx, index), purpose="diagnostic", job=ctx.job,
+            on_text=ctx.partial_writer() if ctx.input.get("llm_stream") else None,
+        )
+        texts.append(result.text)
+    probe = _probe_output(texts) if texts else {}
+
+    if ctx.input.get("effect"):
+        ctx.on_complete(lambda: DiagnosticEffect.objects.create(job_id=ctx.job_id,
+                                                                attempt=ctx.attempt))
+    if fail == "permanent":
+        raise PermanentJobError("Diagnostic failure (permanent), as asked")
+    if fail == "retryable" and ctx.attempt <= fail_times:
+        raise RetryableJobError(f"Diagnostic failure on attempt {ctx.attempt}, as asked")
+    return {"steps": steps, "attempt": ctx.attempt, **probe}
+
+
 DIAGNOSTIC = register(
     JobType(
         name="diagnostic",
         handler=run_diagnostic,
+        async_handler=run_diagnostic_async,
         title="Diagnostic",
         description=(
             "Runs N durable steps of S seconds, makes `llm_calls` calls through the "

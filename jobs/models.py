@@ -81,6 +81,9 @@ class Job(models.Model):
     status_message = models.CharField(max_length=255, blank=True, default="")
     input = models.JSONField(default=dict, blank=True)
     output = models.JSONField(null=True, blank=True)
+    # The text a streamed LLM call has written so far (an async handler's
+    # `ctx.partial_writer()`), coalesced; the final result is `output`.
+    partial_output = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="")
     error_kind = models.CharField(max_length=32, choices=ErrorKind.choices, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
@@ -190,6 +193,7 @@ class JobEvent(models.Model):
         RESCUED = "rescued"
         REQUEUED = "requeued"  # handed back on worker shutdown
         RETRIED = "retried"  # a person re-ran a finished job
+        OUTPUT = "output"  # partial output written (a streamed LLM call)
 
     # No index of its own: jobevent_job_idx (job, id) serves every lookup by job.
     job = models.ForeignKey(

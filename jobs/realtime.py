@@ -55,7 +55,8 @@ _EVENT_SQL = (
     "SELECT e.id, e.job_id::text, e.kind, e.to_status, e.progress, e.message, e.created_at, "
     "CASE WHEN e.to_status = ANY(%(final)s) THEN j.output END, "
     "CASE WHEN e.to_status = ANY(%(final)s) THEN j.error ELSE '' END, "
-    "CASE WHEN e.to_status = ANY(%(final)s) THEN j.error_kind ELSE '' END "
+    "CASE WHEN e.to_status = ANY(%(final)s) THEN j.error_kind ELSE '' END, "
+    "CASE WHEN e.kind = 'output' THEN j.partial_output END "
     "FROM jobs_jobevent e JOIN jobs_job j ON j.id = e.job_id "
 )
 
@@ -86,11 +87,16 @@ class StreamEvent:
     output: Any = None
     error: str = ""
     error_kind: str = ""
+    # Output events: the text written so far (the row's latest when read).
+    partial_output: str | None = None
 
     @property
     def name(self) -> str:
-        """The SSE event name: `progress` for progress reports, `status` for transitions."""
-        return "progress" if self.kind == "progress" else "status"
+        """The SSE event name: `progress` for progress reports, `output` for partial
+        output (a streamed LLM call), `status` for transitions."""
+        if self.kind in ("progress", "output"):
+            return self.kind
+        return "status"
 
     @property
     def is_final(self) -> bool:
@@ -109,6 +115,8 @@ class StreamEvent:
         }
         if self.is_final:
             body.update(output=self.output, error=self.error, error_kind=self.error_kind)
+        if self.kind == "output":
+            body["partial_output"] = self.partial_output or ""
         return body
 
     def encode(self, *, final: bool) -> str:
@@ -123,7 +131,8 @@ class StreamEvent:
 
     @classmethod
     def from_row(cls, row: Iterable[Any]) -> StreamEvent:
-        event_id, job, kind, status, progress, message, at, output, error, error_kind = row
+        (event_id, job, kind, status, progress, message, at, output, error, error_kind,
+         partial_output) = row
         if isinstance(output, str):
             output = json.loads(output)
         return cls(
@@ -137,6 +146,7 @@ class StreamEvent:
             output=output,
             error=error or "",
             error_kind=error_kind or "",
+            partial_output=partial_output,
         )
 
 

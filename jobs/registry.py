@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
     from jobs.runtime import JobContext
 
-Handler = Callable[["JobContext"], Mapping[str, Any] | None]
+# A handler is a plain function, run on the worker's thread pool, or an
+# `async def`, run on the worker's event loop with an AsyncJobContext.
+Handler = Callable[["JobContext"], Any]
 KeyFunc = Callable[[Mapping[str, Any], str], str | None]  # (input, scope) -> key
 
 
@@ -97,6 +99,15 @@ class JobType:
     lock: KeyFunc | None = None
     queueing_lock: KeyFunc | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # An async twin of `handler` that a job picks with `"runtime": "async"` in
+    # its input (the built-in diagnostic type has both, for tests and benchmarks).
+    async_handler: Handler | None = None
+
+    def handler_for(self, input: Mapping[str, Any]) -> Handler:
+        """The handler a job with this input runs."""
+        if self.async_handler is not None and input.get("runtime") == "async":
+            return self.async_handler
+        return self.handler
 
     def validate_scope(self, *, organization: Any, decision_id: Any) -> None:
         """Check the job's scope at creation (raise a DRF ValidationError): a type that

@@ -104,7 +104,7 @@ class JobContext:
             self._abort_reason = "lost"  # expired, rescued elsewhere, or cancelled
         elif job.cancel_requested_at is not None:
             self._abort_reason = "cancelled"
-        self.check_abort()
+        self._raise_if_aborted()
 
     # -- durable steps ---------------------------------------------------------
 
@@ -117,7 +117,16 @@ class JobContext:
         a step the current attempt may have done. Its result is stored only if
         the attempt is still current, in the same statement.
         """
-        self.check_abort()
+        self._raise_if_aborted()
+        found, stored = self._step_lookup(name)
+        if found:
+            return stored  # type: ignore[no-any-return]
+        started = time.monotonic()
+        result = fn()
+        return self._step_store(name, result, int((time.monotonic() - started) * 1000))
+
+    def _step_lookup(self, name: str) -> tuple[bool, Any]:
+        """(stored?, its result); JobAbort("lost") when this attempt lost the job."""
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT j.status = 'running' AND j.procrastinate_job_id IS NOT DISTINCT FROM %s"
@@ -130,10 +139,11 @@ class JobContext:
         if row is None or not row[0]:
             self._lost()
         if row[2]:
-            return None if row[1] is None else json.loads(row[1])
-        started = time.monotonic()
-        result = fn()
-        duration_ms = int((time.monotonic() - started) * 1000)
+            return True, (None if row[1] is None else json.loads(row[1]))
+        return False, None
+
+    def _step_store(self, name: str, result: Any, duration_ms: int) -> Any:
+        """Store a step's result if this attempt is still current; the result kept."""
         with connection.cursor() as cursor:
             cursor.execute(
                 "WITH cur AS (SELECT id FROM jobs_job WHERE id = %s AND status = 'running'"
@@ -183,6 +193,9 @@ class JobContext:
         return False
 
     def check_abort(self) -> None:
+        self._raise_if_aborted()
+
+    def _raise_if_aborted(self) -> None:
         if self.should_abort():
             raise JobAbort(self._abort_reason or "aborted")
 
@@ -217,6 +230,17 @@ def _describe(exc: BaseException) -> str:
 
 def execute(job_id: str, pctx: ProcrastinateContext | None = None) -> Mapping[str, Any] | None:
     """Run one attempt of a job. Returns the output when it completed."""
+    job = start_attempt(job_id, pctx)
+    if job is None:
+        return None
+    job_type = job_type_of(job)
+    if job_type is None:
+        return None
+    return execute_started(job, job_type, pctx)
+
+
+def start_attempt(job_id: str, pctx: ProcrastinateContext | None) -> Job | None:
+    """Move the job to running for this attempt; None when there is nothing to run."""
     # The attempt's token: the Procrastinate row this worker took. A row the
     # job has moved on from (rescued while this worker was frozen) starts nothing.
     token = pctx.job.id if pctx is not None and pctx.job is not None else None
@@ -232,8 +256,13 @@ def execute(job_id: str, pctx: ProcrastinateContext | None = None) -> Mapping[st
         # this queue row's (rescued onto a new one): nothing to do.
         logger.info("job %s is not pending for queue row %s; skipping", job_id, token)
         return None
+    return job
+
+
+def job_type_of(job: Job) -> registry.JobType | None:
+    """The job's type; an unknown one fails the job (None)."""
     try:
-        job_type = registry.get(job.type)
+        return registry.get(job.type)
     except Exception:
         lifecycle.job_fail(
             job.id,
@@ -243,9 +272,15 @@ def execute(job_id: str, pctx: ProcrastinateContext | None = None) -> Mapping[st
             kind=ErrorKind.PERMANENT,
         )
         return None
+
+
+def execute_started(
+    job: Job, job_type: registry.JobType, pctx: ProcrastinateContext | None
+) -> Mapping[str, Any] | None:
+    """Run a started attempt's sync handler and move the job on by its outcome."""
     ctx = JobContext(job, job_type, pctx)
     try:
-        output = job_type.handler(ctx)
+        output = job_type.handler_for(ctx.input)(ctx)
     except JobAbort:
         _on_abort(ctx)
         # Procrastinate records the queue row as aborted, not succeeded.
@@ -253,6 +288,12 @@ def execute(job_id: str, pctx: ProcrastinateContext | None = None) -> Mapping[st
     except Exception as exc:
         _on_error_reconnecting(ctx, exc)
         raise
+    return finish(ctx, output)
+
+
+def finish(ctx: JobContext, output: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """Complete the attempt with `output` (and its completion writes), or hand it back."""
+    job = ctx.job
     try:
         if not ctx.completion_writes:
             done = lifecycle.job_complete(
@@ -378,6 +419,9 @@ def _on_error(ctx: JobContext, exc: Exception) -> None:
 
 
 @app.task(name=lifecycle.RUN_TASK_NAME, pass_context=True, retry=PlatformRetry())
-def run_job(context: ProcrastinateContext, *, job_id: str) -> None:
-    """The Procrastinate task behind every job type."""
-    execute(job_id, context)
+async def run_job(context: ProcrastinateContext, *, job_id: str) -> None:
+    """The Procrastinate task behind every job type: an async handler runs on the
+    worker's event loop, a sync one on its thread pool (see jobs.aruntime)."""
+    from jobs import aruntime
+
+    await aruntime.run(job_id, context)

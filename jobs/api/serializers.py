@@ -54,6 +54,7 @@ class JobSerializer(serializers.ModelSerializer):
             "status_message",
             "input",
             "output",
+            "partial_output",
             "error",
             "error_kind",
             "attempts",

@@ -98,6 +98,13 @@ class Scripted:
     chunk_delays: list[float] | None = None
 
 
+class _Server(ThreadingHTTPServer):
+    # Hundreds of clients connect at once (the llm benchmark, many-jobs tests):
+    # the default backlog of 5 would reset their connections.
+    request_queue_size = 2048
+    daemon_threads = True
+
+
 Route = Callable[[Recorded], Scripted]
 ErrorBody = Callable[[int, str], Any]
 
@@ -191,7 +198,7 @@ class FakeServer:
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
         self._handler = Handler
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -289,7 +296,7 @@ class FakeServer:
     def come_back(self) -> None:
         """Listen again on the same address (so the configured URL still points here)."""
         address = self.httpd.server_address[:2]
-        self.httpd = ThreadingHTTPServer(address, self._handler)
+        self.httpd = _Server(address, self._handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.is_down = False
