@@ -19,6 +19,17 @@ TARGETS = {
 }
 
 
+def gather_targets(scenarios: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every scenario's own `targets` ({name, figure, target, met}), each with its
+    scenario's name: the top-level `targets` of results.json."""
+    gathered: list[dict[str, Any]] = []
+    for name, result in scenarios.items():
+        if isinstance(result, dict):
+            for row in result.get("targets") or []:
+                gathered.append({"scenario": name, **row})
+    return gathered
+
+
 def _ok(flag: bool | None) -> str:
     if flag is None:
         return "n/a"
@@ -72,6 +83,7 @@ def render(results: dict[str, Any]) -> str:
     w(_streaming(sc.get("streaming")))
     w(_admission(sc.get("admission")))
     w(_scale(sc.get("scale")))
+    w(_llm(sc.get("llm")))
     analysis = BENCH_DIR / "ANALYSIS.md"
     if analysis.exists():
         w(analysis.read_text())
@@ -305,3 +317,28 @@ def _scale(s: dict[str, Any] | None) -> str:
             + ("" if wp.get("all_during_prune") else " (the prune ended during the last run)")
             + ".\n")
     return "\n".join(rows)
+
+
+def _llm(r: dict[str, Any] | None) -> str:
+    if not r or "variants" not in r:
+        return ""
+    rows = [
+        "## LLM-bound jobs (`llm`)\n",
+        f"Each job makes one chat completion through the real OpenAI SDK against a wire-level "
+        f"fake answering after {r['delay_s']:g} s (streamed: 5 chunks over the same "
+        f"{r['delay_s']:g} s); one worker process; wall time from the first start to the last "
+        "finish (Postgres's `procrastinate_events`). The sync path runs "
+        f"{r['sync_jobs']} jobs at concurrency {r['sync_concurrency']}.\n",
+        "| variant | jobs | concurrency | wall s | jobs/s | peak running | peak DB connections "
+        "| worker RSS MiB | platform/bare |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, v in r["variants"].items():
+        ratio = fmt(v["ratio_vs_bare"]) if "ratio_vs_bare" in v else ""
+        rows.append(f"| {name} | {v['jobs']} | {v['concurrency']} | {fmt(v['wall_s'])} | "
+                    f"{fmt(v['jobs_per_s'])} | {v['peak_running']} | {v['peak_connections']} | "
+                    f"{v['worker_rss_mib']} | {ratio} |")
+    rows += ["", "| target | figure | |", "| --- | --- | --- |"]
+    for t in r.get("targets", []):
+        rows.append(f"| {t['name']} ({t['target']}) | {t['figure']} | {_ok(t['met'])} |")
+    return "\n".join(rows) + "\n"

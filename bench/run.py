@@ -17,7 +17,8 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from bench import common  # noqa: E402
 from bench.common import BENCH_DB, log, sizes  # noqa: E402
 
-SCENARIOS = ["ceiling", "throughput", "latency", "polling", "streaming", "admission", "scale"]
+SCENARIOS = ["ceiling", "throughput", "latency", "polling", "streaming", "admission", "scale",
+             "llm"]
 
 
 def main() -> int:
@@ -57,12 +58,13 @@ def main() -> int:
             results["scenarios"][name] = fn()
             results["scenarios"][name]["load_after"] = common.uptime()
             results["scenarios"][name]["duration_s"] = round(time.monotonic() - started)
+            results["targets"] = report.gather_targets(results["scenarios"])
         except Exception as exc:  # one failed scenario must not lose the others
             traceback.print_exc()
             results["errors"][name] = f"{type(exc).__name__}: {exc}"
         common.dump_json(results_path, results)
 
-    from bench import admission, ceiling, latency, polling, scale, streaming, throughput
+    from bench import admission, ceiling, latency, llm, polling, scale, streaming, throughput
 
     record("ceiling", lambda: ceiling.run(sz))
     ceiling_value = results["scenarios"].get("ceiling", {}).get("ceiling")
@@ -72,11 +74,13 @@ def main() -> int:
     record("streaming", lambda: streaming.run(sz))
     record("admission", lambda: admission.run(sz))
     record("scale", lambda: scale.run(sz, results["scenarios"]))
+    record("llm", lambda: llm.run(sz))
     if previous:
         results["merged_into"] = previous.get("started_at")
         results["load"] = {**previous.get("load", {}), f"merge {results['started_at']}":
                            results["load"]["before"]}
     results["load"]["after"] = common.uptime()
+    results["targets"] = report.gather_targets(results["scenarios"])
     results["duration_s"] = round(time.monotonic() - t0)
     common.dump_json(results_path, results)
     (out_dir / "RESULTS.md").write_text(report.render(results))

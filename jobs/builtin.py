@@ -22,10 +22,11 @@ class DiagnosticInput(serializers.Serializer):
     fail_times = serializers.IntegerField(min_value=0, max_value=100, default=1)
     effect = serializers.BooleanField(default=False, required=False)
     # An LLM probe: N calls through the configured client (streamed when asked).
-    llm_calls = serializers.IntegerField(min_value=0, max_value=100, default=0, required=False)
-    llm_stream = serializers.BooleanField(default=False, required=False)
+    # (No defaults: a job that does not ask keeps the input it always had.)
+    llm_calls = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    llm_stream = serializers.BooleanField(required=False)
     # "async": the same work as an `async def` handler on the worker's event loop.
-    runtime = serializers.ChoiceField(choices=["sync", "async"], default="sync", required=False)
+    runtime = serializers.ChoiceField(choices=["sync", "async"], required=False)
 
 
 def _llm_prompt(ctx: JobContext, index: int) -> str:
