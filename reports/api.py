@@ -109,6 +109,8 @@ def analysis_job_body(analysis: AnalysisJob) -> dict[str, Any]:
         "status": services.STATUS_NAMES[job.status],
         "progress": job.progress,
         "statusMessage": job.status_message,
+        # The text the model has written so far, while it writes (then: result).
+        "partialOutput": job.partial_output if job.status == "running" else "",
         "result": job.output,
         "error": job.error or None,
         "createdAt": job.created_at,
@@ -127,6 +129,7 @@ AnalysisJobBody = inline_serializer(
         "status": serializers.ChoiceField(choices=list(services.STATUS_FROM_NAME)),
         "progress": serializers.IntegerField(),
         "statusMessage": serializers.CharField(),
+        "partialOutput": serializers.CharField(),
         "result": serializers.JSONField(allow_null=True),
         "error": serializers.CharField(allow_null=True),
         "createdAt": serializers.DateTimeField(),

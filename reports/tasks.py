@@ -1,11 +1,14 @@
 """The report builder's job types: GENERATE, REFINE and ANALYZE a block with Claude.
 
-One handler serves the three types (`report_generate`, `report_refine`,
-`report_analyze`). It loads the document and block by id, gathers the
-document's configured context, asks the model (the durable step "generate":
-a retry after a later failure does not pay for the call twice), and hands the
-block's new content and its revision to `JobContext.on_complete`, so they
-commit in the transaction that marks the job completed, or not at all.
+One async handler serves the three types (`report_generate`,
+`report_refine`, `report_analyze`). It loads the document and block by id,
+gathers the document's configured context, asks the model (the durable step
+"generate": a retry after a later failure does not pay for the call twice),
+streaming its answer into the job's `partial_output` as it is written (the
+editor shows the text growing), and hands the block's new content and its
+revision to `on_complete`, so they commit in the transaction that marks the
+job completed, or not at all. It holds no thread and no database connection
+while the model writes (jobs/aruntime.py).
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
+from jobs import aio
 from jobs.ai import llm
+from jobs.aruntime import AsyncJobContext
 from jobs.errors import ParseError, PermanentJobError
 from jobs.registry import JobType, register
-from jobs.runtime import JobContext
 from reports import services
 from reports.models import AnalysisJob, Block, ContextItem, Document
 
@@ -104,16 +108,27 @@ def _load(data: dict[str, Any]) -> tuple[Document, Block | None]:
     return document, block
 
 
-def run_analysis(ctx: JobContext) -> dict[str, Any]:
-    data = ctx.input
-    ctx.progress(10, "Gathering context...")
+def _prepare(data: dict[str, Any]) -> tuple[Block | None, str]:
+    """The block (None for a document-wide ANALYZE) and the prompt (database reads)."""
     document, block = _load(data)
     instruction = data.get("prompt") or (block.prompt if block else "")
     prompt = build_prompt(type=data["type"], instruction=instruction, block=block,
                           context=gather_context(document), title=document.title)
+    return block, prompt
 
-    def ask() -> dict[str, Any]:
-        answer = llm.complete(
+
+def _block_exists(block_id: str) -> bool:
+    return Block.objects.filter(id=block_id).exists()
+
+
+async def run_analysis(ctx: AsyncJobContext) -> dict[str, Any]:
+    data = ctx.input
+    await ctx.progress(10, "Gathering context...")
+    block, prompt = await aio.db(_prepare, data)
+    partial = ctx.partial_writer()
+
+    async def ask() -> dict[str, Any]:
+        answer = await llm.acomplete(
             prompt=prompt,
             system=ANALYZE_SYSTEM if data["type"] == AnalysisJob.Type.ANALYZE else SYSTEM,
             purpose=f"report-{data['type'].lower()}",
@@ -121,15 +136,16 @@ def run_analysis(ctx: JobContext) -> dict[str, Any]:
             provider=provider_for_reports(),
             offline=offline_text,
             max_tokens=settings.REPORTS_MAX_TOKENS,
+            on_text=partial,
         )
         if not answer.text.strip():
             # Not stored as the step's result: the platform retries a parse error once.
             raise ParseError("The model returned no text")
         return answer.__dict__
 
-    ctx.progress(30, "AI is working on your response...")
-    answer = ctx.step("generate", ask)
-    ctx.progress(90, "Saving...")  # also where a cancel requested meanwhile stops the job
+    await ctx.progress(30, "AI is working on your response...")
+    answer = await ctx.step("generate", ask)
+    await ctx.progress(90, "Saving...")  # also where a cancel requested meanwhile stops the job
     result: dict[str, Any] = {
         "content": answer["text"],
         "provider": answer["provider"],
@@ -141,7 +157,7 @@ def run_analysis(ctx: JobContext) -> dict[str, Any]:
         return result
     block_id = str(block.id)
     # Deleted while the model was answering: fail as the seed says, write nothing.
-    if not Block.objects.filter(id=block_id).exists():
+    if not await aio.db(_block_exists, block_id):
         raise PermanentJobError("Block not found")
     ctx.on_complete(
         lambda: services.job_result_write(job=ctx.job, block_id=block_id, content=answer["text"])

@@ -231,3 +231,36 @@ def test_jobpoll_follows_a_platform_job_with_its_hint_and_etags(page, document, 
     assert all(gap >= POLL_MS * 0.8 for gap in gaps[1:])  # the hint, from the first answer on
     assert polls.requests[0][1] is None and all(tag for _, tag in polls.requests[1:])
     assert polls.statuses.count(304) >= 2
+
+
+def test_the_editor_shows_the_text_growing_before_the_job_completes(
+    page, document, block, fake_anthropic, settings, background_worker
+):
+    # Claude streams its answer in 8 pieces over 4 s: the editor shows the text
+    # written so far under the progress bar, then the block's content at the end.
+    settings.REPORTS_LLM_PROVIDER = "anthropic"
+    settings.LLM_TIMEOUT_SECONDS = 30.0
+    settings.JOBS = {**settings.JOBS, "PARTIAL_OUTPUT_SECONDS": 0.2}
+    answer = "Pricing confuses users; support is slow; onboarding needs a guide. " * 2
+    fake_anthropic.reply = answer
+    fake_anthropic.delay, fake_anthropic.stream_chunks = 4.0, 8
+    page.goto(f"/report-builder/{document.id}")
+    section = page.locator("section.block")
+    background_worker()
+
+    section.locator("button.generate").click()
+
+    partial = section.locator(".partial-output")
+    partial.wait_for(timeout=15000)
+    shown = partial.inner_text()
+    job = AnalysisJob.objects.get(block=block).job
+    assert shown and answer.startswith(shown.strip()[:20])
+    assert len(shown) < len(answer)
+    assert job_status(job.id) == "running"  # seen before completion
+    page.wait_for_function(
+        "document.querySelector('section.block .content').textContent.includes('onboarding')",
+        timeout=20000)
+    assert section.locator(".partial-output").count() == 0
+    assert section.locator(".content").inner_text().strip() == answer.strip()
+    job.refresh_from_db()
+    assert job.status == "completed" and job.output["content"] == answer

@@ -78,6 +78,7 @@
       }
     });
     if (!busy) {
+      showPartial(section, '');
       section.querySelector('.generate').disabled = !section.querySelector('.prompt').value.trim();
       delete section.dataset.jobId;
     }
@@ -85,6 +86,22 @@
     section.querySelector('.cancel').disabled = false;
     section.querySelector('.progress').hidden = !busy;
     if (busy) section.querySelector('.progress > div').style.width = '0%';
+  }
+
+  // The text the model has written so far (the job's partialOutput), under the
+  // progress bar while the job runs; removed when it ends.
+  function showPartial(section, text) {
+    var partial = section.querySelector('.partial-output');
+    if (!text) {
+      if (partial) partial.remove();
+      return;
+    }
+    if (!partial) {
+      partial = el('div', 'partial-output');
+      partial.setAttribute('aria-live', 'polite');
+      section.querySelector('.progress').insertAdjacentElement('afterend', partial);
+    }
+    partial.textContent = text;
   }
 
   function follow(section, jobId, type) {
@@ -96,6 +113,7 @@
       onProgress: function (job) {
         setStatus(section, job.statusMessage || job.status);
         section.querySelector('.progress > div').style.width = (job.progress || 0) + '%';
+        showPartial(section, job.partialOutput || '');
       },
       onComplete: function (job) {
         if (type === 'ANALYZE') {
