@@ -97,6 +97,16 @@ class Sampler(threading.Thread):
             connection.close()
 
 
+def _cpu_s(pid: int) -> float:
+    """A live process's CPU seconds (user + system) from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _vm_hwm_kib(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -150,6 +160,8 @@ def run_one(variant: str, n: int, concurrency: int, fake: Fake) -> dict[str, Any
         cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     sampler = Sampler(platform=variant.startswith("platform"))
     rss = 0
+    worker_cpu = 0.0
+    fake_cpu = _cpu_s(fake.proc.pid)
     try:
         assert proc.stdout is not None and proc.stdin is not None
         if proc.stdout.readline().strip() != "READY":
@@ -158,8 +170,14 @@ def run_one(variant: str, n: int, concurrency: int, fake: Fake) -> dict[str, Any
         proc.stdin.write("GO\n")
         proc.stdin.flush()
         deadline = time.monotonic() + max(300, 3 * n * DELAY / concurrency)
-        while proc.poll() is None:
+        while proc.returncode is None:
             rss = max(rss, _vm_hwm_kib(proc.pid))
+            # wait4 (not Popen.poll) reaps the worker and says what CPU it used.
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                worker_cpu = usage.ru_utime + usage.ru_stime
+                break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"llm {variant}: the worker did not finish in time")
             time.sleep(0.1)
@@ -169,6 +187,7 @@ def run_one(variant: str, n: int, concurrency: int, fake: Fake) -> dict[str, Any
         sampler.stop_event.set()
         sampler.join(5)
         stop_process(proc)
+    fake_cpu = _cpu_s(fake.proc.pid) - fake_cpu
     result = measured_rate(n)
     if variant.startswith("platform"):
         done = sql("SELECT count(*) FROM jobs_job WHERE status = 'completed'")[0][0]
@@ -176,7 +195,11 @@ def run_one(variant: str, n: int, concurrency: int, fake: Fake) -> dict[str, Any
             raise RuntimeError(f"llm {variant}: {done} of {n} jobs completed")
     result.update(peak_running=sampler.peak_running,
                   peak_connections=sampler.peak_connections,
-                  worker_rss_mib=round(rss / 1024, 1), concurrency=concurrency)
+                  worker_rss_mib=round(rss / 1024, 1), concurrency=concurrency,
+                  # The profile of a miss: CPU per job of the worker (start-up
+                  # included) and of the fake provider, against the wall time.
+                  worker_cpu_ms_per_job=round(1000 * worker_cpu / n, 2),
+                  fake_cpu_ms_per_job=round(1000 * fake_cpu / n, 2))
     return result
 
 
@@ -210,6 +233,8 @@ def run(sz: Sizes) -> dict[str, Any]:
             "peak_running": max(r["peak_running"] for r in rows),
             "peak_connections": max(r["peak_connections"] for r in rows),
             "worker_rss_mib": max(r["worker_rss_mib"] for r in rows),
+            "worker_cpu_ms_per_job": summary([r["worker_cpu_ms_per_job"] for r in rows], 2),
+            "fake_cpu_ms_per_job": summary([r["fake_cpu_ms_per_job"] for r in rows], 2),
         }
     v = out["variants"]
     for plat, bare in (("platform_async", "bare_async"),
@@ -217,7 +242,16 @@ def run(sz: Sizes) -> dict[str, Any]:
         ratios = [p["rate"] / b["rate"] for p, b in zip(raw[plat], raw[bare], strict=True)]
         v[plat]["ratio_vs_bare"] = summary(ratios, 2)
     out["targets"] = targets(out)
+    out["load_during"] = _loadavg()
     return out
+
+
+def _loadavg() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 def targets(out: dict[str, Any]) -> list[dict[str, Any]]:

@@ -330,14 +330,15 @@ def _llm(r: dict[str, Any] | None) -> str:
         "finish (Postgres's `procrastinate_events`). The sync path runs "
         f"{r['sync_jobs']} jobs at concurrency {r['sync_concurrency']}.\n",
         "| variant | jobs | concurrency | wall s | jobs/s | peak running | peak DB connections "
-        "| worker RSS MiB | platform/bare |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| worker RSS MiB | platform/bare | worker CPU ms/job | fake CPU ms/job |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, v in r["variants"].items():
         ratio = fmt(v["ratio_vs_bare"]) if "ratio_vs_bare" in v else ""
         rows.append(f"| {name} | {v['jobs']} | {v['concurrency']} | {fmt(v['wall_s'])} | "
                     f"{fmt(v['jobs_per_s'])} | {v['peak_running']} | {v['peak_connections']} | "
-                    f"{v['worker_rss_mib']} | {ratio} |")
+                    f"{v['worker_rss_mib']} | {ratio} | {fmt(v.get('worker_cpu_ms_per_job'))} | "
+                    f"{fmt(v.get('fake_cpu_ms_per_job'))} |")
     rows += ["", "| target | figure | |", "| --- | --- | --- |"]
     for t in r.get("targets", []):
         rows.append(f"| {t['name']} ({t['target']}) | {t['figure']} | {_ok(t['met'])} |")
