@@ -167,6 +167,7 @@ def run_one(variant: str, n: int, concurrency: int, fake: Fake) -> dict[str, Any
         if proc.stdout.readline().strip() != "READY":
             raise RuntimeError("bench llm worker did not start")
         sampler.start()
+        profiler = _profile(proc.pid, variant)
         proc.stdin.write("GO\n")
         proc.stdin.flush()
         deadline = time.monotonic() + max(300, 3 * n * DELAY / concurrency)
@@ -187,6 +188,8 @@ def run_one(variant: str, n: int, concurrency: int, fake: Fake) -> dict[str, Any
         sampler.stop_event.set()
         sampler.join(5)
         stop_process(proc)
+        if profiler is not None:
+            profiler.wait(30)
     fake_cpu = _cpu_s(fake.proc.pid) - fake_cpu
     result = measured_rate(n)
     if variant.startswith("platform"):
@@ -203,17 +206,52 @@ def run_one(variant: str, n: int, concurrency: int, fake: Fake) -> dict[str, Any
     return result
 
 
+def _profile(pid: int, variant: str) -> subprocess.Popen[Any] | None:
+    """BENCH_LLM_PROFILE=1: py-spy samples the worker (collapsed stacks, with idle
+    frames) until it exits; `profile_summary` reads them."""
+    if not os.environ.get("BENCH_LLM_PROFILE"):
+        return None
+    out = BENCH_DIR / "out"
+    out.mkdir(exist_ok=True)
+    return subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(pid), "--rate", "200",
+         "--format", "raw", "--nonblocking", "-o", str(out / f"llm-profile-{variant}.txt")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def profile_summary(path: str, top: int = 25) -> list[tuple[str, float]]:
+    """The functions a collapsed-stack profile spent most samples in (inclusive share)."""
+    totals: dict[str, int] = {}
+    samples = 0
+    with open(path) as f:
+        for line in f:
+            stack, _, count = line.rstrip().rpartition(" ")
+            n = int(count)
+            samples += n
+            for frame in set(stack.split(";")):
+                name = frame.split(" (")[0] + " " + frame.rsplit("/", 1)[-1].split(":")[0]
+                totals[name] = totals.get(name, 0) + n
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:top]
+    return [(name, round(count / samples, 3)) for name, count in ranked]
+
+
+def variants() -> list[str]:
+    raw = os.environ.get("BENCH_LLM_VARIANTS", "")
+    chosen = [v.strip() for v in raw.split(",") if v.strip()]
+    return [v for v in VARIANTS if not chosen or v in chosen]
+
+
 def run(sz: Sizes) -> dict[str, Any]:
     n = _int("BENCH_LLM_JOBS", 1000)
     n_sync = _int("BENCH_LLM_SYNC_JOBS", 200)
     conc = _int("BENCH_LLM_CONCURRENCY", n)
     sync_conc = _int("BENCH_LLM_SYNC_CONCURRENCY", 20)
     reps = _int("BENCH_LLM_REPS", 1)
-    raw: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
+    raw: dict[str, list[dict[str, Any]]] = {v: [] for v in variants()}
     fake = Fake()
     try:
         for rep in range(reps):
-            for variant in VARIANTS:
+            for variant in raw:
                 sync = variant == "platform_sync"
                 r = run_one(variant, n_sync if sync else n, sync_conc if sync else conc, fake)
                 raw[variant].append(r)
@@ -239,6 +277,8 @@ def run(sz: Sizes) -> dict[str, Any]:
     v = out["variants"]
     for plat, bare in (("platform_async", "bare_async"),
                        ("platform_async_stream", "bare_async_stream")):
+        if plat not in raw or bare not in raw:
+            continue
         ratios = [p["rate"] / b["rate"] for p, b in zip(raw[plat], raw[bare], strict=True)]
         v[plat]["ratio_vs_bare"] = summary(ratios, 2)
     out["targets"] = targets(out)
@@ -258,6 +298,8 @@ def targets(out: dict[str, Any]) -> list[dict[str, Any]]:
     v = out["variants"]
     ideal = out["delay_s"]
     rows: list[dict[str, Any]] = []
+    if set(v) != set(VARIANTS):
+        return rows  # a partial run (BENCH_LLM_VARIANTS) judges nothing
     for plat in ("platform_async", "platform_async_stream"):
         wall = v[plat]["wall_s"]["median"]
         ratio = v[plat]["ratio_vs_bare"]["median"]

@@ -10,7 +10,8 @@ from rest_framework import serializers
 from competitors import services
 from competitors.handlers import common
 from competitors.models import Decision
-from jobs.runtime import JobContext
+from jobs import aio
+from jobs.aruntime import AsyncJobContext
 
 SYSTEM = (
     "You write decision briefs for product teams: short, concrete, neutral. Use only the "
@@ -69,15 +70,15 @@ def snapshot(decision: Decision) -> dict[str, Any]:
     }
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
-    decision = common.load_decision(ctx)
+async def run(ctx: AsyncJobContext) -> dict[str, Any]:
+    decision = await aio.db(common.load_decision, ctx)
     audience = ctx.input.get("audience") or ""
     focus = ctx.input.get("focus") or ""
 
-    ctx.progress(10, "Gathering decision data...")
-    material = ctx.step("gather-data", lambda: snapshot(decision))
-    ctx.progress(40, "Synthesizing decision data...")
-    answer = common.ask(
+    await ctx.progress(10, "Gathering decision data...")
+    material = await ctx.step("gather-data", lambda: aio.db(snapshot, decision))
+    await ctx.progress(40, "Synthesizing decision data...")
+    answer = await common.aask(
         ctx,
         step="write-brief",
         instruction=INSTRUCTION.format(
@@ -90,8 +91,9 @@ def run(ctx: JobContext) -> dict[str, Any]:
         purpose="decision-brief",
         offline=offline_brief,
         max_tokens=2500,
+        stream=True,  # the brief's text (JSON) grows in the job's partial output
     )
-    ctx.progress(90, "Saving brief...")
+    await ctx.progress(90, "Saving brief...")
 
     brief = answer["data"]
     content = to_markdown(brief)

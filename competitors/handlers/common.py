@@ -15,6 +15,7 @@ from typing import Any
 
 from competitors.models import Decision
 from jobs.ai import llm
+from jobs.aruntime import AsyncJobContext
 from jobs.errors import InvalidInputError
 from jobs.runtime import JobContext
 
@@ -100,6 +101,43 @@ def ask(
         }
 
     return ctx.step(step, call)
+
+
+async def aask(
+    ctx: AsyncJobContext,
+    *,
+    step: str,
+    instruction: str,
+    material: Mapping[str, Any],
+    system: str,
+    schema: Mapping[str, Any],
+    purpose: str,
+    offline: Callable[[str], Any],
+    max_tokens: int = 1500,
+    stream: bool = False,
+) -> dict[str, Any]:
+    """`ask` for async handlers: the call awaits the provider (no thread, no
+    connection held); `stream`: its text goes to the job's partial output."""
+
+    async def call() -> dict[str, Any]:
+        result = await llm.acomplete(
+            prompt=prompt_with(instruction, material),
+            system=system,
+            schema=schema,
+            purpose=purpose,
+            job=ctx.job,
+            offline=offline,
+            max_tokens=max_tokens,
+            on_text=ctx.partial_writer() if stream else None,
+        )
+        return {
+            "data": result.data,
+            "provider": result.provider,
+            "model": result.model,
+            "offline": result.offline,
+        }
+
+    return await ctx.step(step, call)  # type: ignore[no-any-return]
 
 
 def row_id(job_id: Any, name: str) -> uuid.UUID:

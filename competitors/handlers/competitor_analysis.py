@@ -9,6 +9,7 @@ the last one that finished, so a site is never scraped twice for one job.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,7 +17,8 @@ from rest_framework import serializers
 
 from competitors import scraper, services, sources
 from competitors.handlers import common
-from jobs.runtime import JobContext
+from jobs import aio
+from jobs.aruntime import AsyncJobContext
 
 SYSTEM = (
     "You are a competitive-intelligence analyst. From the material given (a company's "
@@ -58,25 +60,28 @@ class CompetitorAnalysisInput(serializers.Serializer):
         return value
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
-    decision = common.load_decision(ctx)
+async def run(ctx: AsyncJobContext) -> dict[str, Any]:
+    decision = await aio.db(common.load_decision, ctx)
+    decision_material = await aio.db(common.decision_material, decision)
     name = ctx.input["company_name"]
     url = ctx.input["company_url"]
 
-    ctx.progress(10, "Scraping website...")
-    website = ctx.step("scrape-website", lambda: scraper.scrape(url))
-    ctx.progress(20)
+    await ctx.progress(10, "Scraping website...")
+    website = await ctx.step("scrape-website", lambda: asyncio.to_thread(scraper.scrape, url))
+    await ctx.progress(20)
 
-    ctx.progress(30, "Searching for news...")
-    news = ctx.step("search-news", lambda: sources.search_all("news", f"{name} news"))
-    ctx.progress(40)
+    await ctx.progress(30, "Searching for news...")
+    news = await ctx.step(
+        "search-news", lambda: asyncio.to_thread(sources.search_all, "news", f"{name} news"))
+    await ctx.progress(40)
 
-    ctx.progress(50, "Gathering reviews...")
-    reviews = ctx.step("get-reviews", lambda: sources.search_all("reviews", name))
-    ctx.progress(60)
+    await ctx.progress(50, "Gathering reviews...")
+    reviews = await ctx.step(
+        "get-reviews", lambda: asyncio.to_thread(sources.search_all, "reviews", name))
+    await ctx.progress(60)
 
-    ctx.progress(70, "Analyzing data...")
-    answer = common.ask(
+    await ctx.progress(70, "Analyzing data...")
+    answer = await common.aask(
         ctx,
         step="generate-profile",
         instruction=INSTRUCTION.format(name=name),
@@ -86,14 +91,14 @@ def run(ctx: JobContext) -> dict[str, Any]:
                                                    "error") if website.get(k)},
             "news": news["findings"],
             "reviews": reviews["findings"],
-            "decision": common.decision_material(decision),
+            "decision": decision_material,
         },
         system=SYSTEM,
         schema=SCHEMA,
         purpose="competitor-profile",
         offline=offline_profile,
     )
-    ctx.progress(90)
+    await ctx.progress(90)
 
     profile_id = common.row_id(ctx.job_id, "competitor-profile")
     decision_id = decision.id

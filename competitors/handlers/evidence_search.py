@@ -4,6 +4,7 @@ reviews, market research); the LLM judges each candidate's relevance and stance.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rest_framework import serializers
@@ -11,7 +12,8 @@ from rest_framework import serializers
 from competitors import services, sources
 from competitors.handlers import common
 from competitors.models import Decision, EvidenceItem
-from jobs.runtime import JobContext
+from jobs import aio
+from jobs.aruntime import AsyncJobContext
 
 SYSTEM = (
     "You judge evidence for a product decision. For each candidate that bears on the "
@@ -75,15 +77,18 @@ def gathered_material(decision: Decision, query: str, limit: int) -> list[dict[s
     return [c for _, _, c in scored[:limit]]
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
-    decision = common.load_decision(ctx)
+async def run(ctx: AsyncJobContext) -> dict[str, Any]:
+    decision = await aio.db(common.load_decision, ctx)
+    decision_material = await aio.db(common.decision_material, decision)
     query = ctx.input["query"]
     limit = int(ctx.input.get("max_results", 5))
 
-    ctx.progress(10, "Searching for evidence...")
-    found = ctx.step("search-sources", lambda: sources.search_all("search", query))
-    ctx.progress(30, "Searching the decision's material...")
-    own = ctx.step("search-decision", lambda: gathered_material(decision, query, limit * 2))
+    await ctx.progress(10, "Searching for evidence...")
+    found = await ctx.step(
+        "search-sources", lambda: asyncio.to_thread(sources.search_all, "search", query))
+    await ctx.progress(30, "Searching the decision's material...")
+    own = await ctx.step(
+        "search-decision", lambda: aio.db(gathered_material, decision, query, limit * 2))
     candidates = [
         {"title": f["title"], "snippet": f.get("snippet", ""), "url": f.get("url", ""),
          "source": f.get("source", "")}
@@ -93,14 +98,14 @@ def run(ctx: JobContext) -> dict[str, Any]:
     items: list[dict[str, Any]] = []
     offline = False
     if candidates:
-        ctx.progress(50, "Assessing relevance...")
-        answer = common.ask(
+        await ctx.progress(50, "Assessing relevance...")
+        answer = await common.aask(
             ctx,
             step="assess-evidence",
             instruction=INSTRUCTION.format(query=query, limit=limit),
             material={"query": query, "limit": limit,
                       "candidates": [{"index": i, **c} for i, c in enumerate(candidates)],
-                      "decision": common.decision_material(decision)},
+                      "decision": decision_material},
             system=SYSTEM,
             schema=SCHEMA,
             purpose="evidence-assessment",
@@ -120,7 +125,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
                 "source_title": candidate["source"],
                 "source_url": candidate["url"],
             })
-    ctx.progress(90, "Saving evidence...")
+    await ctx.progress(90, "Saving evidence...")
 
     decision_id, job_id = decision.id, ctx.job_id
     ctx.on_complete(

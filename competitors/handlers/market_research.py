@@ -3,13 +3,15 @@ save a MarketResearch row and its evidence items."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rest_framework import serializers
 
 from competitors import services, sources
 from competitors.handlers import common
-from jobs.runtime import JobContext
+from jobs import aio
+from jobs.aruntime import AsyncJobContext
 
 SYSTEM = (
     "You are a market analyst. From the decision and the findings given, assess the market: "
@@ -53,15 +55,18 @@ class MarketResearchInput(serializers.Serializer):
     max_items = serializers.IntegerField(min_value=1, max_value=10, default=5)
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
-    decision = common.load_decision(ctx)
+async def run(ctx: AsyncJobContext) -> dict[str, Any]:
+    decision = await aio.db(common.load_decision, ctx)
+    decision_material = await aio.db(common.decision_material, decision)
     query = ctx.input.get("query") or decision.title
     max_items = int(ctx.input.get("max_items", 5))
 
-    ctx.progress(10, "Searching market sources...")
-    found = ctx.step("search-sources", lambda: sources.search_all("search", f"{query} market"))
-    ctx.progress(40, "Researching the market...")
-    answer = common.ask(
+    await ctx.progress(10, "Searching market sources...")
+    found = await ctx.step(
+        "search-sources",
+        lambda: asyncio.to_thread(sources.search_all, "search", f"{query} market"))
+    await ctx.progress(40, "Researching the market...")
+    answer = await common.aask(
         ctx,
         step="analyze-market",
         instruction=INSTRUCTION.format(query=query, max_items=max_items),
@@ -69,14 +74,14 @@ def run(ctx: JobContext) -> dict[str, Any]:
             "query": query,
             "max_items": max_items,
             "findings": found["findings"],
-            "decision": common.decision_material(decision),
+            "decision": decision_material,
         },
         system=SYSTEM,
         schema=SCHEMA,
         purpose="market-research",
         offline=offline_research,
     )
-    ctx.progress(90, "Saving evidence...")
+    await ctx.progress(90, "Saving evidence...")
 
     data = {**answer["data"], "evidence": (answer["data"].get("evidence") or [])[:max_items]}
     research_id = common.row_id(ctx.job_id, "market-research")

@@ -8,9 +8,10 @@ from rest_framework import serializers
 
 from competitors import services
 from competitors.handlers import common
-from competitors.models import Option
+from competitors.models import Decision, Option
+from jobs import aio
+from jobs.aruntime import AsyncJobContext
 from jobs.errors import InvalidInputError
-from jobs.runtime import JobContext
 
 SYSTEM = (
     "You assess one option of a product decision against the decision's context, the other "
@@ -38,15 +39,14 @@ class OptionAnalysisInput(serializers.Serializer):
     option_id = serializers.UUIDField()
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
+def _load(ctx: AsyncJobContext) -> tuple[Decision, Option, dict[str, Any]]:
+    """The decision, the option and the material the model reads (database reads)."""
     decision = common.load_decision(ctx)
     option = Option.objects.filter(id=ctx.input["option_id"], decision=decision).first()
     if option is None:
         raise InvalidInputError(
             f"Option {ctx.input['option_id']} is not an option of this decision"
         )
-
-    ctx.progress(10, "Loading option...")
     material = {
         "option": {"title": option.title, "description": option.description},
         "other_options": [o.title for o in decision.options.exclude(id=option.id)],
@@ -56,8 +56,14 @@ def run(ctx: JobContext) -> dict[str, Any]:
             for p in decision.competitor_profiles.all()[:5]
         ],
     }
-    ctx.progress(30, "Analyzing option...")
-    answer = common.ask(
+    return decision, option, material
+
+
+async def run(ctx: AsyncJobContext) -> dict[str, Any]:
+    decision, option, material = await aio.db(_load, ctx)
+    await ctx.progress(10, "Loading option...")
+    await ctx.progress(30, "Analyzing option...")
+    answer = await common.aask(
         ctx,
         step="analyze-option",
         instruction=INSTRUCTION.format(title=option.title),
@@ -67,7 +73,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
         purpose="option-analysis",
         offline=offline_analysis,
     )
-    ctx.progress(90, "Saving analysis...")
+    await ctx.progress(90, "Saving analysis...")
 
     data = answer["data"]
     analysis = {
