@@ -33,6 +33,7 @@ from typing import Any
 import jsonschema
 from django.conf import settings
 
+from jobs import tracing
 from jobs.ai import offline as offline_provider
 from jobs.ai import providers, ratelimit
 from jobs.ai.models import GenerationLog
@@ -132,7 +133,28 @@ def _offline_data(raw: offline_provider.RawAnswer, schema: Mapping[str, Any]) ->
     return raw.data
 
 
-def complete(
+def complete(**call: Any) -> Completion:
+    """Ask the configured (or named) provider; see the module docstring.
+
+    With tracing on, the call is one span with the GenAI semantic conventions.
+    """
+    if not tracing.enabled():
+        return _complete(**call)
+    name = resolve_provider(call.get("provider"))
+    model = call.get("model")
+    with tracing.llm_call(provider=name, model=model, purpose=call.get("purpose", "")) as span:
+        result = _complete(**call)
+        tracing.llm_result(
+            span,
+            model=result.model,
+            input_tokens=result.prompt_tokens,
+            output_tokens=result.completion_tokens,
+            requested=bool(model),
+        )
+    return result
+
+
+def _complete(
     *,
     prompt: str,
     system: str = "",
@@ -145,7 +167,6 @@ def complete(
     offline: offline_provider.OfflineBuilder | None = None,
     max_tokens: int = 1024,
 ) -> Completion:
-    """Ask the configured (or named) provider; see the module docstring."""
     name = resolve_provider(provider)
     key = limiter_key or default_limiter_key(name)
     log = GenerationLog(
