@@ -200,13 +200,11 @@ def llm_call(*, provider: str, model: str | None, purpose: str) -> Iterator[Span
 
 
 def llm_result(
-    span: Span | None, *, model: str, input_tokens: int, output_tokens: int, requested: bool
+    span: Span | None, *, model: str, input_tokens: int, output_tokens: int
 ) -> None:
-    """The answer's model and token counts; `requested`: the caller named the model."""
+    """The answer's model and token counts."""
     if span is None:
         return
-    if not requested:  # the provider's configured default was used
-        span.set_attribute("gen_ai.request.model", model)
     span.set_attribute("gen_ai.response.model", model)
     span.set_attribute("gen_ai.usage.input_tokens", input_tokens)
     span.set_attribute("gen_ai.usage.output_tokens", output_tokens)

@@ -141,7 +141,7 @@ def complete(**call: Any) -> Completion:
     if not tracing.enabled():
         return _complete(**call)
     name = resolve_provider(call.get("provider"))
-    model = call.get("model")
+    model = call.get("model") or _default_model(name)
     with tracing.llm_call(provider=name, model=model, purpose=call.get("purpose", "")) as span:
         result = _complete(**call)
         tracing.llm_result(
@@ -149,9 +149,16 @@ def complete(**call: Any) -> Completion:
             model=result.model,
             input_tokens=result.prompt_tokens,
             output_tokens=result.completion_tokens,
-            requested=bool(model),
         )
     return result
+
+
+def _default_model(provider: str) -> str:
+    if provider == "openai":
+        return str(settings.OPENAI_MODEL)
+    if provider == "anthropic":
+        return str(settings.ANTHROPIC_MODEL)
+    return offline_provider.OFFLINE_MODEL
 
 
 def _complete(
