@@ -601,7 +601,9 @@ def job_retry(job_id: Any, *, actor: str = "system", enforce_limits: bool = True
                 user_id=current.user_id,
                 decision_id=current.decision_id,
             )
-        pid = _defer(current, registry.get(current.type))
+        jt = registry.get(current.type)
+        options = jt.retry_defer_options(current.input) if jt.retry_defer_options else {}
+        pid = _defer(current, jt, **options)
         job = _transition(
             job_id,
             from_statuses=[JobStatus.FAILED, JobStatus.CANCELLED],

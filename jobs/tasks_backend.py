@@ -278,6 +278,8 @@ DJANGO_TASK = register(
         description="A function decorated with Django's @task, enqueued through TASKS.",
         public=False,
         typical_duration="as the task",
+        retry_defer_options=lambda input: {"queue": input.get("queue_name") or None,
+                                           "priority": int(input.get("priority") or 0)},
     )
 )
 

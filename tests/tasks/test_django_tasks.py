@@ -225,3 +225,16 @@ def test_manage_py_procrastinate_worker_runs_a_third_party_task(worker_process):
 
     wait_for(lambda: reports.shout.get_result(result.id).is_finished, timeout=60, interval=0.2)
     assert reports.shout.get_result(result.id).return_value == {"text": "FROM A WORKER!"}
+
+
+def test_a_staff_retry_keeps_the_tasks_queue_and_priority(settings, clean_queue):
+    settings.TASKS = {"default": {"BACKEND": "jobs.tasks_backend.PlinthBackend",
+                                  "QUEUES": ["default", "bulk"]}}
+    result = reports.broken.using(queue_name="bulk", priority=7).enqueue()
+    job = Job.objects.get(id=result.id)
+    lifecycle.job_cancel(job.id, actor="test")
+
+    retried = lifecycle.job_retry(job.id, actor="staff")
+
+    row = queue_row(retried)
+    assert (row["queue"], row["priority"], row["status"]) == ("bulk", 7, "todo")
