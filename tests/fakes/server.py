@@ -655,3 +655,43 @@ def pagerduty_events(server: FakeServer, *, routing_key: str) -> None:
                                           "dedup_key": key})
 
     server.route("POST", "/v2/enqueue", enqueue)
+
+
+# --- OpenTelemetry collector: OTLP/HTTP POST /v1/traces (issue 18) -----------------------
+
+
+def otlp_collector(server: FakeServer) -> None:
+    """Accepts OTLP/HTTP protobuf trace exports; `otlp_spans(server)` decodes them."""
+    server.route("POST", "/v1/traces", lambda rec: Scripted(
+        raw=b"", headers={"Content-Type": "application/x-protobuf"}))
+
+
+def otlp_spans(server: FakeServer) -> list[dict[str, Any]]:
+    """Every span received: name, trace_id and span_id (hex), parent_span_id ("" for a
+    root), service name and attributes (as strings)."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    spans: list[dict[str, Any]] = []
+    for rec in server.calls("/v1/traces"):
+        body = rec.body
+        if rec.headers.get("content-encoding") == "gzip":
+            body = gzip.decompress(body)
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        for resource_spans in request.resource_spans:
+            service = next((a.value.string_value for a in resource_spans.resource.attributes
+                            if a.key == "service.name"), "")
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    spans.append({
+                        "name": span.name,
+                        "trace_id": span.trace_id.hex(),
+                        "span_id": span.span_id.hex(),
+                        "parent_span_id": span.parent_span_id.hex(),
+                        "service": service,
+                        "attributes": {a.key: str(getattr(a.value, a.value.WhichOneof("value")))
+                                       for a in span.attributes if a.value.WhichOneof("value")},
+                    })
+    return spans

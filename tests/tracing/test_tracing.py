@@ -18,7 +18,8 @@ from jobs.integrations import jira, slack
 from jobs.models import Job
 from jobs.registry import JobType
 from jobs.runtime import JobContext
-from tests.conftest import drain
+from tests.conftest import drain, wait_for
+from tests.fakes import server as fakes
 
 PROBE = "trace-probe"
 
@@ -126,3 +127,36 @@ def test_tracing_is_off_by_default_and_a_job_carries_no_context(org):
 )
 def test_the_standard_environment_turns_tracing_on(environ, wanted):
     assert tracing.env_wants_tracing(environ) is wanted
+
+
+@pytest.fixture
+def otlp_collector() -> Iterator[fakes.FakeServer]:
+    fake = fakes.FakeServer()
+    fakes.otlp_collector(fake)
+    yield fake.start()
+    fake.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_process_configured_by_otel_variables_continues_the_requests_trace(
+    spans, api, otlp_collector, worker_process
+):
+    response = api.post("/api/jobs", {"type": "diagnostic", "input": {"steps": 2}},
+                        format="json")
+    assert response.status_code == 201, response.content
+    request = next(s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER)
+
+    worker_process("--concurrency", "1", OTEL_EXPORTER_OTLP_ENDPOINT=otlp_collector.url,
+                   OTEL_SERVICE_NAME="plinth-worker", OTEL_BSP_SCHEDULE_DELAY="100")
+
+    def exported() -> dict[str, Any]:
+        return {s["name"]: s for s in fakes.otlp_spans(otlp_collector)
+                if s["trace_id"] == f"{request.context.trace_id:032x}"}
+
+    received = wait_for(lambda: (found := exported()) and "step step-2" in found and found,
+                        timeout=60, interval=0.2)
+    attempt = received["job diagnostic"]
+    assert attempt["parent_span_id"] == f"{request.context.span_id:016x}"
+    assert attempt["service"] == "plinth-worker"
+    assert attempt["attributes"]["plinth.job.id"] == response.json()["id"]
+    assert received["step step-1"]["parent_span_id"] == attempt["span_id"]
