@@ -23,7 +23,7 @@ from jobs.tasks_api import (
 )
 from jobs.tasks_backend import JOB_TYPE, PlinthBackend, task_scope
 from tests.conftest import drain, wait_for
-from tests.thirdparty_tasks import reports
+from tests.thirdparty_tasks import platform_aware, reports
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -238,3 +238,29 @@ def test_a_staff_retry_keeps_the_tasks_queue_and_priority(settings, clean_queue)
 
     row = queue_row(retried)
     assert (row["queue"], row["priority"], row["status"]) == ("bulk", 7, "todo")
+
+
+def test_a_task_may_report_progress_and_use_durable_steps(clean_queue):
+    result = platform_aware.count_to.enqueue(4)
+
+    drain()
+
+    job = Job.objects.get(id=result.id)
+    assert result.task.get_result(result.id).return_value == 4
+    progress = list(job.events.filter(kind="progress").values_list("progress", "message"))
+    assert progress == [(25, "Counted 1 of 4"), (50, "Counted 2 of 4"),
+                        (74, "Counted 3 of 4"), (99, "Counted 4 of 4")]
+    assert sorted(job.steps.values_list("name", flat=True)) == [
+        "count-1", "count-2", "count-3", "count-4"]
+
+
+def test_a_permanent_error_class_fails_at_once_without_retries(clean_queue):
+    result = platform_aware.refuses.enqueue("no such team")
+
+    drain()
+
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED and result.attempts == 1
+    assert [e.exception_class_path for e in result.errors] == ["jobs.errors.PermanentJobError"]
+    job = Job.objects.get(id=result.id)
+    assert (job.error, job.error_kind) == ("no such team", "permanent")
