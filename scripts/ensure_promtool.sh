@@ -18,10 +18,17 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "ensure_promtool: installing Debian's prometheus (for promtool)..."
 log=$(mktemp)
-
-if apt-get update -qq >"$log" 2>&1 &&
-   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >>"$log" 2>&1 &&
-   command -v promtool >/dev/null 2>&1; then
+# Only the tool is wanted, not a Prometheus server left running: policy-rc.d (Debian's
+# switch for maintainer scripts) keeps the package from starting its service.
+policy=/usr/sbin/policy-rc.d
+made_policy=
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
+fi
+apt-get update -qq >"$log" 2>&1 &&
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >>"$log" 2>&1
+if [ -n "$made_policy" ]; then rm -f "$policy"; fi
+if command -v promtool >/dev/null 2>&1; then
   echo "ensure_promtool: installed $(promtool --version 2>&1 | head -n 1)."
 else
   echo "ensure_promtool: apt-get could not install prometheus: the alert-rule tests will be skipped. Last lines:"
