@@ -22,13 +22,14 @@ locked while the provider answers.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec
 
 import jsonschema
 from django.conf import settings
@@ -41,6 +42,7 @@ from jobs.errors import JobError, ParseError, PermanentJobError, RateLimitedErro
 from jobs.models import ErrorKind, Job
 
 PROVIDERS = ("openai", "anthropic", "offline")
+P = ParamSpec("P")
 
 
 @dataclass
@@ -133,24 +135,23 @@ def _offline_data(raw: offline_provider.RawAnswer, schema: Mapping[str, Any]) ->
     return raw.data
 
 
-def complete(**call: Any) -> Completion:
-    """Ask the configured (or named) provider; see the module docstring.
+def _traced(fn: Callable[P, Completion]) -> Callable[P, Completion]:
+    """With tracing on, each call is one span with the GenAI semantic conventions."""
 
-    With tracing on, the call is one span with the GenAI semantic conventions.
-    """
-    if not tracing.enabled():
-        return _complete(**call)
-    name = resolve_provider(call.get("provider"))
-    model = call.get("model") or _default_model(name)
-    with tracing.llm_call(provider=name, model=model, purpose=call.get("purpose", "")) as span:
-        result = _complete(**call)
-        tracing.llm_result(
-            span,
-            model=result.model,
-            input_tokens=result.prompt_tokens,
-            output_tokens=result.completion_tokens,
-        )
-    return result
+    @functools.wraps(fn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> Completion:
+        if not tracing.enabled():
+            return fn(*args, **kwargs)
+        name = resolve_provider(kwargs.get("provider"))  # type: ignore[arg-type]
+        model = kwargs.get("model") or _default_model(name)
+        purpose = str(kwargs.get("purpose") or "")
+        with tracing.llm_call(provider=name, model=str(model), purpose=purpose) as span:
+            result = fn(*args, **kwargs)
+            tracing.llm_result(span, model=result.model, input_tokens=result.prompt_tokens,
+                               output_tokens=result.completion_tokens)
+        return result
+
+    return call
 
 
 def _default_model(provider: str) -> str:
@@ -161,7 +162,8 @@ def _default_model(provider: str) -> str:
     return offline_provider.OFFLINE_MODEL
 
 
-def _complete(
+@_traced
+def complete(
     *,
     prompt: str,
     system: str = "",
@@ -174,6 +176,7 @@ def _complete(
     offline: offline_provider.OfflineBuilder | None = None,
     max_tokens: int = 1024,
 ) -> Completion:
+    """Ask the configured (or named) provider; see the module docstring."""
     name = resolve_provider(provider)
     key = limiter_key or default_limiter_key(name)
     log = GenerationLog(
