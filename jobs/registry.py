@@ -98,6 +98,9 @@ class JobType:
     # `queueing_lock` key. Both are computed from the input and the scope.
     lock: KeyFunc | None = None
     queueing_lock: KeyFunc | None = None
+    # Queue and priority of a re-run (job_retry) from the input, for a type whose
+    # jobs each carry their own (django_task): {"queue": ..., "priority": ...}.
+    retry_defer_options: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     # An async twin of `handler` that a job picks with `"runtime": "async"` in
     # its input (the built-in diagnostic type has both, for tests and benchmarks).

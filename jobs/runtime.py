@@ -27,7 +27,7 @@ from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Job as ProcrastinateJob
 from procrastinate.retry import BaseRetryStrategy
 
-from jobs import lifecycle, registry
+from jobs import lifecycle, registry, tracing
 from jobs.errors import JobAbort
 from jobs.models import ErrorKind, Job, JobStep
 
@@ -122,7 +122,8 @@ class JobContext:
         if found:
             return stored  # type: ignore[no-any-return]
         started = time.monotonic()
-        result = fn()
+        with tracing.step(name):
+            result = fn()
         return self._step_store(name, result, int((time.monotonic() - started) * 1000))
 
     def _step_lookup(self, name: str) -> tuple[bool, Any]:
@@ -280,7 +281,8 @@ def execute_started(
     """Run a started attempt's sync handler and move the job on by its outcome."""
     ctx = JobContext(job, job_type, pctx)
     try:
-        output = job_type.handler_for(ctx.input)(ctx)
+        with tracing.job_attempt(job, ctx.attempt):
+            output = job_type.handler_for(ctx.input)(ctx)
     except JobAbort:
         _on_abort(ctx)
         # Procrastinate records the queue row as aborted, not succeeded.

@@ -7,6 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('jobs', '0005_issue13_attempt_token'),
+        ('jobs', '0005_issue18_trace_context'),
     ]
 
     operations = [
