@@ -13,10 +13,11 @@ starts the attempt on the worker's database pool (`jobs.aio`), then:
   are the sync path's own code (one transaction per transition, the attempt
   token on every write, durable steps), so the guarantees are the same.
 
-An async handler is also stopped *while it waits*: a supervisor checks the
-abort conditions (cancel request, shutdown, the type's maximum duration) every
-`ABORT_CHECK_SECONDS` and cancels the handler's task, so a cancel lands in
-the middle of a 60 s LLM call instead of after it.
+An async handler is also stopped *while it waits*: Procrastinate cancels an
+async task on a cancel request or at shutdown, and a supervisor cancels the
+handler's task when the type's maximum duration is up (it checks the abort
+conditions at the latest every `ABORT_CHECK_SECONDS`, and at the deadline),
+so a cancel lands in the middle of a 60 s LLM call instead of after it.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from jobs.models import Job
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-ABORT_CHECK_SECONDS = 0.2
+ABORT_CHECK_SECONDS = 1.0  # a safety net: cancels and the deadline do not wait for it
 
 
 class AsyncJobContext(runtime.JobContext):
@@ -191,7 +192,9 @@ async def _run_async(
 async def _supervise(ctx: AsyncJobContext, task: asyncio.Future[Any]) -> Any:
     """The handler's result; JobAbort as soon as the job must stop, even mid-await."""
     while True:
-        done, _ = await asyncio.wait({task}, timeout=ABORT_CHECK_SECONDS)
+        until_deadline = ctx.job_type.max_duration - ctx.elapsed + 0.01
+        timeout = max(0.0, min(ABORT_CHECK_SECONDS, until_deadline))
+        done, _ = await asyncio.wait({task}, timeout=timeout)
         if done:
             return task.result()
         if ctx.should_abort():
