@@ -165,3 +165,58 @@ def test_one_private_address_among_public_ones_is_refused(internet):
 ])
 def test_is_public_address(address, public):
     assert scraper.is_public_address(ipaddress.ip_address(address)) is public
+
+
+@pytest.fixture
+def tls_site(monkeypatch: Any) -> Iterator[tuple[FakeSite, list[str], Any]]:
+    """An HTTPS site on 127.0.0.1 whose certificate a test chooses; the CA is trusted
+    through REQUESTS_CA_BUNDLE, and the names the clients asked for (SNI) recorded."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    fake = FakeSite()
+    names: list[str] = []
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.sni_callback = lambda sock, name, ctx: names.append(name)  # type: ignore[assignment]
+
+    def serve_as(name: str) -> None:
+        ca.issue_cert(name).configure_cert(context)
+
+    fake.httpd.socket = context.wrap_socket(fake.httpd.socket, server_side=True)
+    with ca.cert_pem.tempfile() as ca_file:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)
+        fake.start()
+        yield fake, names, serve_as
+        fake.stop()
+
+
+def test_over_https_the_pinned_connection_keeps_the_server_name_and_checks_the_certificate(
+    tls_site, monkeypatch
+):
+    fake, names, serve_as = tls_site
+    serve_as("secure.example")
+    net = Internet(fake)
+    monkeypatch.setattr(socket, "getaddrinfo", net.getaddrinfo)
+    monkeypatch.setattr(urllib3_connection, "create_connection", net.create_connection)
+    net.answers["secure.example"] = [[PUBLIC], ["127.0.0.1"]]
+
+    page = scraper.scrape(f"https://secure.example:{_port(fake)}/")
+
+    assert page["title"].startswith("Acme Corp")
+    assert names == ["secure.example"]
+    assert net.connected == [(PUBLIC, _port(fake))]
+
+
+def test_over_https_a_certificate_for_another_name_is_refused(tls_site, monkeypatch):
+    fake, names, serve_as = tls_site
+    serve_as("someone-else.example")
+    net = Internet(fake)
+    monkeypatch.setattr(socket, "getaddrinfo", net.getaddrinfo)
+    monkeypatch.setattr(urllib3_connection, "create_connection", net.create_connection)
+    net.answers["secure.example"] = [[PUBLIC]]
+
+    with pytest.raises(InvalidInputError, match="could not be reached"):
+        scraper.scrape(f"https://secure.example:{_port(fake)}/")
+    assert fake.requests == []
