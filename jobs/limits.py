@@ -2,7 +2,9 @@
 
 The seed's limits (5 per organization, 3 per user, 2 per decision; "prevent
 abuse, fair usage", "too many is confusing") are about the jobs people start,
-so only user-started jobs (`Job.source == "api"`) count and are checked:
+so only user-started jobs count and are checked: `Job.source` "api" (the
+API and pages), and "task" (Django tasks enqueued in a `task_scope` with an
+organization, on a request's behalf):
 
 - organization: the organization's active user-started jobs;
 - user: the person's active user-started jobs across ALL their organizations
@@ -36,7 +38,7 @@ from jobs.locks import lock_key
 MESSAGE = "Too many active jobs. Please wait for some to complete."
 
 # The `Job.source` of jobs a person started; everything else is the system's.
-USER_SOURCES = ("api",)
+USER_SOURCES = ("api", "task")
 
 
 def _lock(organization_id: Any, user_id: Any) -> None:
