@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('jobs', '0005_issue13_attempt_token'),
-        ('jobs', '0005_issue18_trace_context'),
+        ('jobs', '0006_issue14_job_perms_user_index'),
     ]
 
     operations = [
