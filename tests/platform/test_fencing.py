@@ -279,3 +279,52 @@ def test_a_run_log_of_an_attempt_superseded_while_running_is_swept_and_refused(s
     assert runlogs.run_logs_sweep() == 1  # the job runs, but another attempt
     log.status = RunLog.Status.RUNNING
     assert runlogs.run_log_flush(log) is False
+
+
+# --- Maintenance never waits on a frozen worker ------------------------------
+
+
+def test_sessions_have_a_server_side_idle_in_transaction_limit(clean_queue):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW idle_in_transaction_session_timeout")
+        assert cursor.fetchone()[0] == "1min"
+
+
+def test_rescue_skips_rows_a_frozen_worker_holds_and_rescues_the_others(org, clean_queue):
+    import time
+
+    import psycopg
+
+    held, free = create(org), create(org)
+    for job in (held, free):
+        take_queue_row(job.procrastinate_job_id)
+        lifecycle.job_start(job.id, job.procrastinate_job_id)
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO procrastinate_workers (last_heartbeat) "
+                       "VALUES (now() - interval '1 hour') RETURNING id")
+        (worker_id,) = cursor.fetchone()
+        cursor.execute("UPDATE procrastinate_jobs SET worker_id = %s", [worker_id])
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    # A frozen worker: an open transaction holding its queue row, its job row
+    # and its worker row.
+    with psycopg.connect(**params) as frozen:
+        frozen.execute("SELECT 1 FROM procrastinate_jobs WHERE id = %s FOR UPDATE",
+                       [held.procrastinate_job_id])
+        frozen.execute("SELECT 1 FROM jobs_job WHERE id = %s FOR UPDATE", [held.id])
+        frozen.execute("SELECT 1 FROM procrastinate_workers WHERE id = %s FOR UPDATE",
+                       [worker_id])
+        started = time.monotonic()
+        rescued = maintenance.rescue_stalled_jobs(seconds_since_heartbeat=60)
+        took = time.monotonic() - started
+        frozen.rollback()
+
+    assert rescued == 1 and took < 2.0
+    assert Job.objects.get(id=free.id).status == "pending"
+    assert Job.objects.get(id=held.id).status == "running"  # the next rescue's
+    assert maintenance.rescue_stalled_jobs(seconds_since_heartbeat=60) == 1
+    assert Job.objects.get(id=held.id).status == "pending"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM procrastinate_workers")
+        assert cursor.fetchone()[0] == 0
