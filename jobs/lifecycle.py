@@ -435,14 +435,25 @@ def _actor(user: Any, fallback: str = "system") -> str:
 
 def job_start(job_id: Any, token: int | None = None) -> Job | None:
     """pending -> running, for a new attempt. None if the job is not pending, or
-    when `token` (the Procrastinate row the worker took) is no longer the job's."""
+    when `token` (the Procrastinate row the worker took) is no longer the job's.
+
+    With a token, a job already `running` on that same token starts again as
+    the next attempt: only the worker holding the row can start it, so the
+    earlier run on the row is over (its start's reply was lost to a database
+    restart, or it handed the row back before its handler began). Without
+    this, such a job stayed `running` under no worker until it expired.
+    """
     return _transition(
         job_id,
-        from_statuses=[P],
+        from_statuses=[P] if token is None else [P, R],
         token=token,
         kind=Kind.STARTED,
         sets={"status": R, "started_at": _now(), "status_message": "Running"},
-        raw_sets=["attempts = attempts + 1", "cancel_requested_at = NULL"],
+        raw_sets=[
+            "attempts = attempts + 1",
+            "cancel_requested_at = CASE WHEN j.status = 'pending' THEN NULL"
+            " ELSE j.cancel_requested_at END",
+        ],
         flush_later=True,
     )
 

@@ -328,3 +328,38 @@ def test_rescue_skips_rows_a_frozen_worker_holds_and_rescues_the_others(org, cle
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM procrastinate_workers")
         assert cursor.fetchone()[0] == 0
+
+
+# --- A write whose reply was lost (a database restart) -----------------------
+
+
+def test_a_start_whose_reply_was_lost_starts_again_on_the_same_token_only(org, clean_queue):
+    job = create(org)
+    token = job.procrastinate_job_id
+    take_queue_row(token)
+    assert lifecycle.job_start(job.id, token).attempts == 1  # committed; reply lost
+
+    again = lifecycle.job_start(job.id, token)  # the row re-run (RetryLater)
+
+    assert again is not None and again.status == "running" and again.attempts == 2
+    assert lifecycle.job_start(job.id, token + 1000) is None
+    assert lifecycle.job_start(job.id) is None  # no token: only from pending
+
+
+def test_a_retry_whose_reply_was_lost_still_retries_the_queue_row(org, clean_queue):
+    from jobs.errors import RetryableJobError
+
+    job = create(org)
+    take_queue_row(job.procrastinate_job_id)
+    started = lifecycle.job_start(job.id, job.procrastinate_job_id)
+    ctx = _context(started)
+    error = RetryableJobError("flaky")
+    with pytest.raises(runtime.RetryLater):
+        runtime._on_error(ctx, error)  # the write commits...
+    with pytest.raises(runtime.RetryLater):  # ...and, its reply lost, is tried again
+        runtime._on_error(ctx, error)
+    assert Job.objects.get(id=job.id).status == "pending"
+    # Another attempt's token: no retry of a row that is not the job's.
+    stale_ctx = _context(started)
+    stale_ctx.token = job.procrastinate_job_id + 1000
+    assert runtime._on_error(stale_ctx, error) is None
