@@ -171,10 +171,20 @@ class ReconnectingConnector(psycopg_connector.PsycopgConnector):
 
     async def _heartbeat(self, worker_id: int) -> None:
         parent = super().execute_query_one_async
-        row = await self._retrying(
-            lambda: parent(_HEARTBEAT_UPSERT, worker_id=worker_id),  # type: ignore[arg-type]
-            "heartbeat",
-        )
+        try:
+            row = await self._retrying(
+                lambda: parent(_HEARTBEAT_UPSERT, worker_id=worker_id),  # type: ignore[arg-type]
+                "heartbeat",
+            )
+        except pexc.ConnectorException as exc:
+            if is_connection_error(exc):
+                raise
+            # A deadlock with a prune, say: the next heartbeat comes in a moment;
+            # a failed side task would stop the whole worker.
+            logger.warning("worker %s: heartbeat failed (%s); next one soon", worker_id,
+                           exc.__cause__ or exc)
+            await self.record_incident(TRANSIENT_CONFLICT, str(exc.__cause__ or exc))
+            return
         if row and row["registered"]:
             logger.warning("worker %s: its row was pruned as stalled; registered again",
                            worker_id)
