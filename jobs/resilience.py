@@ -89,7 +89,49 @@ TRANSIENT_CONFLICT = "deadlock_or_serialization"
 FETCH_FAILED = "fetch_failed"
 
 
+# A fetch whose reply was lost (the server restarted after committing it) left a
+# row `doing` under this worker that it never received: back to `todo`.
+_RELEASE_ORPHANS = (
+    "UPDATE procrastinate_jobs SET status = 'todo', worker_id = NULL "
+    "WHERE worker_id = %(worker_id)s AND status = 'doing' "
+    "AND NOT (id = ANY(%(inflight)s::bigint[]))"
+)
+
+
 class ReconnectingConnector(psycopg_connector.PsycopgConnector):
+    @property
+    def inflight(self) -> set[int]:
+        """The queue rows this worker fetched and has not finished yet."""
+        found: set[int] | None = getattr(self, "_plinth_inflight", None)
+        if found is None:
+            found = self._plinth_inflight = set()
+        return found
+
+    async def _fetch(self, query: Any, arguments: dict[str, Any]) -> Any:
+        parent = super().execute_query_one_async
+        lost_reply = False
+
+        async def call() -> Any:
+            nonlocal lost_reply
+            if lost_reply:
+                await super(ReconnectingConnector, self).execute_query_async(  # type: ignore[arg-type]
+                    _RELEASE_ORPHANS, worker_id=arguments["worker_id"],
+                    inflight=sorted(self.inflight),
+                )
+                logger.warning("a fetch's reply was lost; rows it took are queued again")
+                lost_reply = False
+            try:
+                return await parent(query, **arguments)
+            except pexc.ConnectorException as exc:
+                if is_connection_error(exc):
+                    lost_reply = True
+                raise
+
+        row = await self._surviving(call, query, arguments, {"id": None})
+        if row and row["id"] is not None:
+            self.inflight.add(row["id"])
+        return row
+
     async def record_incident(self, kind: str, message: str) -> None:
         """Count one incident (best effort: counting must not be what fails)."""
         try:
@@ -156,17 +198,18 @@ class ReconnectingConnector(psycopg_connector.PsycopgConnector):
             return await self._heartbeat(arguments["worker_id"])
         parent = super().execute_query_async
         if query in _FINISH_QUERIES:
-            return await self._surviving(
-                lambda: parent(query, **arguments), query, arguments, None
-            )
+            try:
+                return await self._surviving(
+                    lambda: parent(query, **arguments), query, arguments, None
+                )
+            finally:
+                self.inflight.discard(arguments.get("job_id"))  # type: ignore[arg-type]
         return await self._retrying(lambda: parent(query, **arguments), "query")
 
     async def execute_query_one_async(self, query: Any, **arguments: Any) -> Any:
         parent = super().execute_query_one_async
         if query == _FETCH:
-            return await self._surviving(
-                lambda: parent(query, **arguments), query, arguments, {"id": None}
-            )
+            return await self._fetch(query, arguments)
         return await self._retrying(lambda: parent(query, **arguments), "query")
 
     async def _heartbeat(self, worker_id: int) -> None:

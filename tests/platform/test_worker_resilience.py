@@ -94,3 +94,35 @@ def test_a_worker_pruned_while_alive_registers_again_and_keeps_working(
     with connection.cursor() as cursor:
         cursor.execute("SELECT id FROM procrastinate_workers")
         assert [r[0] for r in cursor.fetchall()] == [worker_id]
+
+
+def test_a_fetch_whose_reply_was_lost_does_not_strand_its_row(org, clean_queue, monkeypatch):
+    import psycopg
+    from procrastinate import exceptions as pexc
+    from procrastinate import psycopg_connector
+    from procrastinate import sql as procrastinate_sql
+
+    job = create(org)
+    original = psycopg_connector.PsycopgConnector.execute_query_one_async
+    lost = {"n": 0}
+
+    async def reply_lost_once(self: Any, query: Any, **arguments: Any) -> Any:
+        row = await original(self, query, **arguments)
+        if query == procrastinate_sql.queries["fetch_job"] and not lost["n"]:
+            lost["n"] += 1  # committed on the server; the reply never arrives
+            raise pexc.ConnectorException() from psycopg.OperationalError("server closed")
+        return row
+
+    monkeypatch.setattr(psycopg_connector.PsycopgConnector, "execute_query_one_async",
+                        reply_lost_once)
+
+    async def fetch() -> Any:
+        async with worker_app().open_async() as app:
+            worker_id = await app.job_manager.register_worker()
+            return await app.job_manager.fetch_job(queues=None, worker_id=worker_id)
+
+    fetched = asyncio.run(fetch())
+
+    assert lost["n"] == 1
+    assert fetched is not None and fetched.id == job.procrastinate_job_id
+    assert queue_status(job.procrastinate_job_id) == "doing"
