@@ -41,7 +41,7 @@ from procrastinate import exceptions as pexc
 from procrastinate.contrib.django import app as procrastinate_app
 from psycopg import Cursor as PsycopgCursor
 
-from jobs import limits, registry
+from jobs import limits, registry, tracing
 from jobs.errors import InvalidTransition, JobAlreadyQueued
 from jobs.models import ErrorKind, Job, JobEvent, JobStatus, Organization
 
@@ -325,6 +325,8 @@ def _defer(
     job: Job,
     job_type: registry.JobType,
     *,
+    queue: str | None = None,
+    priority: int = 0,
     schedule_at: dt.datetime | None = None,
     rescue: bool = False,
 ) -> int:
@@ -340,14 +342,21 @@ def _defer(
         job_type.queueing_lock(job.input, job.scope) if job_type.queueing_lock else None
     )
     task = procrastinate_app.tasks[RUN_TASK_NAME]
-    options: dict[str, Any] = {"queue": job_type.queue, "lock": lock}
-    if schedule_at is not None and schedule_at > _now():
-        options["schedule_at"] = schedule_at
+    options: dict[str, Any] = {
+        "queue": queue or job_type.queue,
+        "lock": lock,
+        "priority": priority,
+        "schedule_at": schedule_at,
+    }
     try:
-        with transaction.atomic():  # a savepoint: AlreadyEnqueued leaves the caller's work
-            return task.configure(queueing_lock=queueing_lock, **options).defer(
-                job_id=str(job.id)
-            )
+        if rescue:
+            with transaction.atomic():  # a savepoint: AlreadyEnqueued leaves the caller's work
+                return task.configure(queueing_lock=queueing_lock, **options).defer(
+                    job_id=str(job.id)
+                )
+        return task.configure(queueing_lock=queueing_lock, **options).defer(
+            job_id=str(job.id)
+        )
     except pexc.AlreadyEnqueued as exc:
         if rescue:
             return task.configure(**options).defer(job_id=str(job.id))
@@ -381,12 +390,18 @@ def job_create(
     scope: str = "",
     source: str = "api",
     enforce_limits: bool = True,
+    queue: str | None = None,
+    priority: int = 0,
+    run_after: dt.datetime | None = None,
 ) -> Job:
     """Create a job and queue it, in one transaction.
 
     `input` must already be valid for the type (see `job_validate_input`).
     Raises AdmissionRefused over a limit and JobAlreadyQueued on a queueing
-    lock; in both cases nothing is written.
+    lock; in both cases nothing is written. `queue` (default: the type's),
+    `priority` (higher runs first) and `run_after` (not before) go to the
+    Procrastinate job; a job deferred to `run_after` counts its pending time
+    from then.
     """
     jt = registry.get(job_type)
     job = Job(
@@ -399,6 +414,7 @@ def job_create(
         source=source,
         max_attempts=jt.retries + 1,
         status=P,
+        trace_context=tracing.current_carrier(),
     )
     with transaction.atomic():
         if enforce_limits and organization is not None:
@@ -407,8 +423,14 @@ def job_create(
                 user_id=job.user_id,
                 decision_id=decision_id,
             )
-        job.procrastinate_job_id = _defer(job, jt)
+        job.procrastinate_job_id = _defer(
+            job, jt, queue=queue, priority=priority, schedule_at=run_after
+        )
         job.save(force_insert=True)
+        if run_after is not None:
+            # available_at is auto_now_add: the pending-expiry clock starts at run_after.
+            Job.objects.filter(pk=job.pk).update(available_at=run_after)
+            job.available_at = run_after
         _record(job, kind=Kind.CREATED, from_status="", actor=_actor(user, source))
     return job
 
@@ -663,7 +685,9 @@ def job_retry(job_id: Any, *, actor: str = "system", enforce_limits: bool = True
                 user_id=current.user_id,
                 decision_id=current.decision_id,
             )
-        pid = _defer(current, registry.get(current.type))
+        jt = registry.get(current.type)
+        options = jt.retry_defer_options(current.input) if jt.retry_defer_options else {}
+        pid = _defer(current, jt, **options)
         job = _transition(
             job_id,
             from_statuses=[JobStatus.FAILED, JobStatus.CANCELLED],
@@ -753,11 +777,14 @@ def job_rescue(
         old_token = current.procrastinate_job_id
         running = current.status == R
         available_at = _now() if running else max(_now(), current.available_at)
+        jt = registry.get(current.type)
+        options = jt.retry_defer_options(current.input) if jt.retry_defer_options else {}
         new_token = _defer(
             current,
-            registry.get(current.type),
-            schedule_at=available_at,
+            jt,
+            schedule_at=available_at if available_at > _now() else None,
             rescue=True,
+            **options,
         )
         supersede_queue_row(old_token)
         job = _transition(

@@ -27,7 +27,7 @@ from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Job as ProcrastinateJob
 from procrastinate.retry import BaseRetryStrategy
 
-from jobs import lifecycle, registry
+from jobs import lifecycle, registry, tracing
 from jobs.errors import JobAbort
 from jobs.models import ErrorKind, Job, JobStep
 
@@ -142,7 +142,8 @@ class JobContext:
         if row[2]:
             return None if row[1] is None else json.loads(row[1])
         started = time.monotonic()
-        result = fn()
+        with tracing.step(name):
+            result = fn()
         duration_ms = int((time.monotonic() - started) * 1000)
         with connection.cursor() as cursor:
             cursor.execute(
@@ -255,7 +256,8 @@ def execute(job_id: str, pctx: ProcrastinateContext | None = None) -> Mapping[st
         return None
     ctx = JobContext(job, job_type, pctx)
     try:
-        output = job_type.handler(ctx)
+        with tracing.job_attempt(job, ctx.attempt):
+            output = job_type.handler(ctx)
     except JobAbort:
         _on_abort(ctx)
         # Procrastinate records the queue row as aborted, not succeeded.
