@@ -72,7 +72,31 @@ def _async_static_files() -> None:
     ]
 
 
+def _web_statement_timeout() -> None:
+    """A request's statement may run at most DB_WEB_STATEMENT_TIMEOUT_SECONDS
+    (0: no limit): a runaway query ends instead of holding its locks and a
+    connection of the pool. Web sessions only: a worker's job may run longer
+    statements, and is bounded by the idle-in-transaction limit and its type's
+    maximum duration instead."""
+    from django.conf import settings
+
+    raw = os.environ.get("DB_WEB_STATEMENT_TIMEOUT_SECONDS", "30")
+    try:
+        ms = int(float(raw) * 1000)
+    except ValueError:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            f"DB_WEB_STATEMENT_TIMEOUT_SECONDS must be a number, got {raw!r}") from None
+    db = settings.DATABASES["default"]
+    if ms <= 0 or db["ENGINE"] != "django.db.backends.postgresql":
+        return
+    options = db.setdefault("OPTIONS", {})
+    options["options"] = f"{options.get('options', '')} -c statement_timeout={ms}".strip()
+
+
 _pool_web_connections()
+_web_statement_timeout()
 _async_static_files()
 django_application = get_asgi_application()
 

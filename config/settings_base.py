@@ -131,6 +131,17 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...)")
 DATABASES["default"]["CONN_MAX_AGE"] = positive_int("CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Server-side limits on every session (web, workers, maintenance): PostgreSQL
+# ends a transaction left open longer than this (a frozen or paused process),
+# so its locks never hold maintenance or other workers for long. 0 turns it off.
+# The web server adds a statement_timeout of its own (config/asgi.py).
+_IDLE_TX_MS = int(positive_float("DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS", 60.0) * 1000)
+if _IDLE_TX_MS:
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["options"] = (
+        f"{_db_options.get('options', '')} "
+        f"-c idle_in_transaction_session_timeout={_IDLE_TX_MS}"
+    ).strip()
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str("TEST_DATABASE_NAME", "test_plinth")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -214,6 +225,10 @@ JOBS = {
     "PENDING_EXPIRY_SECONDS": positive_int("JOBS_PENDING_EXPIRY_SECONDS", 300),
     "DEFAULT_MAX_DURATION_SECONDS": positive_int("JOBS_DEFAULT_MAX_DURATION_SECONDS", 600),
     "STALLED_WORKER_SECONDS": positive_float("JOBS_STALLED_WORKER_SECONDS", 60.0),
+    # Maintenance (rescue, expiry, worker pruning) waits at most this long for
+    # a row lock, and claims rows with SKIP LOCKED: a row a frozen worker holds
+    # delays only itself.
+    "MAINTENANCE_LOCK_TIMEOUT_MS": positive_int("JOBS_MAINTENANCE_LOCK_TIMEOUT_MS", 2000),
     # Retention.
     "RETENTION_COMPLETED_DAYS": positive_int("JOBS_RETENTION_COMPLETED_DAYS", 30),
     "RETENTION_FAILED_DAYS": positive_int("JOBS_RETENTION_FAILED_DAYS", 7),

@@ -342,15 +342,21 @@ def _defer(
         job_type.queueing_lock(job.input, job.scope) if job_type.queueing_lock else None
     )
     task = procrastinate_app.tasks[RUN_TASK_NAME]
-    options: dict[str, Any] = {"queue": queue or job_type.queue, "lock": lock,
-                               "priority": priority}
-    if schedule_at is not None and schedule_at > _now():
-        options["schedule_at"] = schedule_at
+    options: dict[str, Any] = {
+        "queue": queue or job_type.queue,
+        "lock": lock,
+        "priority": priority,
+        "schedule_at": schedule_at,
+    }
     try:
-        with transaction.atomic():  # a savepoint: AlreadyEnqueued leaves the caller's work
-            return task.configure(queueing_lock=queueing_lock, **options).defer(
-                job_id=str(job.id)
-            )
+        if rescue:
+            with transaction.atomic():  # a savepoint: AlreadyEnqueued leaves the caller's work
+                return task.configure(queueing_lock=queueing_lock, **options).defer(
+                    job_id=str(job.id)
+                )
+        return task.configure(queueing_lock=queueing_lock, **options).defer(
+            job_id=str(job.id)
+        )
     except pexc.AlreadyEnqueued as exc:
         if rescue:
             return task.configure(**options).defer(job_id=str(job.id))
@@ -451,14 +457,25 @@ def _actor(user: Any, fallback: str = "system") -> str:
 
 def job_start(job_id: Any, token: int | None = None) -> Job | None:
     """pending -> running, for a new attempt. None if the job is not pending, or
-    when `token` (the Procrastinate row the worker took) is no longer the job's."""
+    when `token` (the Procrastinate row the worker took) is no longer the job's.
+
+    With a token, a job already `running` on that same token starts again as
+    the next attempt: only the worker holding the row can start it, so the
+    earlier run on the row is over (its start's reply was lost to a database
+    restart, or it handed the row back before its handler began). Without
+    this, such a job stayed `running` under no worker until it expired.
+    """
     return _transition(
         job_id,
-        from_statuses=[P],
+        from_statuses=[P] if token is None else [P, R],
         token=token,
         kind=Kind.STARTED,
         sets={"status": R, "started_at": _now(), "status_message": "Running"},
-        raw_sets=["attempts = attempts + 1", "cancel_requested_at = NULL"],
+        raw_sets=[
+            "attempts = attempts + 1",
+            "cancel_requested_at = CASE WHEN j.status = 'pending' THEN NULL"
+            " ELSE j.cancel_requested_at END",
+        ],
         flush_later=True,
     )
 
@@ -483,22 +500,6 @@ def job_progress(
         kind=Kind.PROGRESS,
         sets=sets,
         message=message or "",
-        flush_later=True,
-    )
-
-
-def job_partial_output(
-    job_id: Any, *, attempt: int, text: str, token: int | None = None
-) -> Job | None:
-    """Record the output written so far (one event, one NOTIFY). None when the
-    attempt no longer owns a running job. Callers coalesce: a few a second."""
-    return _transition(
-        job_id,
-        from_statuses=[R],
-        attempt=attempt,
-        token=token,
-        kind=Kind.OUTPUT,
-        sets={"partial_output": text},
         flush_later=True,
     )
 
@@ -776,11 +777,14 @@ def job_rescue(
         old_token = current.procrastinate_job_id
         running = current.status == R
         available_at = _now() if running else max(_now(), current.available_at)
+        jt = registry.get(current.type)
+        options = jt.retry_defer_options(current.input) if jt.retry_defer_options else {}
         new_token = _defer(
             current,
-            registry.get(current.type),
-            schedule_at=available_at,
+            jt,
+            schedule_at=available_at if available_at > _now() else None,
             rescue=True,
+            **options,
         )
         supersede_queue_row(old_token)
         job = _transition(

@@ -100,8 +100,11 @@ def _set_lock_timeout() -> None:
 
 
 def _is_lock_timeout(exc: BaseException) -> bool:
+    """A lock wait given up (lock_timeout), or a deadlock or serialization failure
+    with a worker's transaction: this row (or prune) is left for the next run."""
     cause = exc.__cause__
-    return isinstance(cause, psycopg_errors.LockNotAvailable) or "lock timeout" in str(exc)
+    return isinstance(cause, psycopg_errors.LockNotAvailable | psycopg_errors.DeadlockDetected
+                      | psycopg_errors.SerializationFailure) or "lock timeout" in str(exc)
 
 
 # The stalled queue rows, each claimed with SKIP LOCKED: a row a frozen worker
@@ -120,15 +123,45 @@ LIMIT %s
 FOR UPDATE OF job SKIP LOCKED
 """
 
-# The stalled worker rows, deleted only when nobody holds them: Procrastinate's
-# own prune_stalled_workers waited behind a frozen worker's open transaction.
-_PRUNE_WORKERS = """
-DELETE FROM procrastinate_workers WHERE id IN (
-    SELECT id FROM procrastinate_workers
-    WHERE last_heartbeat < now() - make_interval(secs => %s)
-    FOR UPDATE SKIP LOCKED
-)
+# The stalled worker rows nobody holds, and, of their queue rows, those nobody
+# holds: deleting a worker row clears it from its queue rows (ON DELETE SET
+# NULL), which would wait behind a row a frozen process has locked. A worker
+# with such a row is pruned next time. (Procrastinate's own
+# prune_stalled_workers waited behind a frozen worker's open transaction.)
+_STALLED_WORKERS = """
+SELECT id FROM procrastinate_workers
+WHERE last_heartbeat < now() - make_interval(secs => %s)
+FOR UPDATE SKIP LOCKED
 """
+_WORKER_ROWS = """
+SELECT worker_id, count(*) FROM procrastinate_jobs WHERE worker_id = ANY(%s)
+GROUP BY worker_id
+"""
+_WORKER_ROWS_LOCKED = """
+SELECT worker_id, count(*) FROM (
+    SELECT worker_id FROM procrastinate_jobs WHERE worker_id = ANY(%s)
+    FOR UPDATE SKIP LOCKED
+) free GROUP BY worker_id
+"""
+
+
+def _prune_stalled_workers(seconds: float) -> int:
+    with transaction.atomic():
+        _set_lock_timeout()
+        with connection.cursor() as cursor:
+            cursor.execute(_STALLED_WORKERS, [seconds])
+            stalled = [row[0] for row in cursor.fetchall()]
+            if not stalled:
+                return 0
+            cursor.execute(_WORKER_ROWS, [stalled])
+            rows = dict(cursor.fetchall())
+            cursor.execute(_WORKER_ROWS_LOCKED, [stalled])
+            free = dict(cursor.fetchall())
+            prunable = [w for w in stalled if rows.get(w, 0) == free.get(w, 0)]
+            if prunable:
+                cursor.execute("DELETE FROM procrastinate_workers WHERE id = ANY(%s)",
+                               [prunable])
+            return len(prunable)
 
 
 def rescue_stalled_jobs(
@@ -166,10 +199,14 @@ def rescue_stalled_jobs(
                 if not _is_lock_timeout(exc):
                     raise
                 logger.warning("rescue of queue row %s skipped: locked", queue_id)
-    with transaction.atomic():
-        _set_lock_timeout()
-        with connection.cursor() as cursor:
-            cursor.execute(_PRUNE_WORKERS, [seconds])
+    try:
+        _prune_stalled_workers(seconds)
+    except OperationalError as exc:
+        # Pruning a worker row also clears it from that worker's queue rows: one a
+        # worker holds makes the prune wait for it; it is pruned next time.
+        if not _is_lock_timeout(exc):
+            raise
+        logger.warning("pruning stalled workers skipped this time: %s", exc)
     if rescued:
         logger.warning("rescued %d jobs of stalled workers", rescued)
     return rescued

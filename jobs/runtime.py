@@ -85,6 +85,16 @@ class JobContext:
             attempts=self.attempt,
         ).exists()
 
+    def landed(self, status: str) -> Job | None:
+        """The job, if it is in `status` on this very attempt: a transition of this
+        attempt whose reply was lost (a database restart) did happen. Nobody but
+        this attempt moves a job from its running attempt to a status that keeps
+        its token and attempt number."""
+        return Job.objects.filter(
+            id=self.job_id, status=status, procrastinate_job_id=self.token,
+            attempts=self.attempt,
+        ).first()
+
     def _lost(self) -> None:
         self._abort_reason = "lost"  # expired, rescued elsewhere, or cancelled
         raise JobAbort("lost")
@@ -307,13 +317,32 @@ def finish(ctx: JobContext, output: Mapping[str, Any] | None) -> Mapping[str, An
         # A completion write that refuses (a PermanentJobError: what it writes to is
         # gone), or the database going away while completing: the completion rolled
         # back, and the job retries (its steps are stored) or fails like any error
-        # of its handler, instead of staying `running` until it expires.
+        # of its handler, instead of staying `running` until it expires. Unless
+        # only its reply was lost: then the job did complete.
+        if _completed_after_all(ctx, exc):
+            return output
         _on_error_reconnecting(ctx, exc)
         raise
     if done is None:
         logger.warning("job %s finished after it was taken from this worker", job.id)
         return None
     return output
+
+
+def _completed_after_all(ctx: JobContext, exc: Exception, wait: float = 120.0) -> bool:
+    """After a connection error while completing: whether the completion had
+    committed (its reply lost), looked up once the database answers again."""
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return ctx.landed("completed") is not None
+        except (OperationalError, InterfaceError):
+            if time.monotonic() > deadline:
+                return False
+            connection.close()
+            time.sleep(0.5)
 
 
 def _complete_with_writes(ctx: JobContext, output: Mapping[str, Any] | None) -> Job | None:
@@ -355,7 +384,7 @@ def _on_abort(ctx: JobContext) -> None:
             attempt=ctx.attempt,
             token=ctx.token,
             reason="Worker shut down; waiting for another",
-        ):
+        ) or ctx.landed("pending"):
             raise RetryLater(timezone.now())
         return None  # no longer this attempt's job: its queue row just ends
     if reason == "timeout":
@@ -406,6 +435,12 @@ def _on_error(ctx: JobContext, exc: Exception) -> None:
             retry_at=retry_at,
         ):
             raise RetryLater(retry_at) from exc
+        # Written before, its reply lost to a database restart (this is the
+        # second try): the queue row must be retried too, or the job waits
+        # `pending` for a row that has ended.
+        landed = ctx.landed("pending")
+        if landed is not None:
+            raise RetryLater(max(landed.available_at, timezone.now())) from exc
         return
     if job.attempts > 1:
         message = f"Failed after {job.attempts - 1} retries: {message}"

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from jobs.models import WorkerIncident
 from ops.alerts import SEVERITY, alert_kind
 from ops.metrics import Summary, summary
 from ops.models import AlertState
@@ -72,6 +73,20 @@ class JobsCollector(Collector):
             alerts.add_metric([state.key, severity], 1.0 if state.active else 0.0)
         yield alerts
         yield from _run_gauges(data)
+        yield _worker_incidents()
+
+
+def _worker_incidents() -> Metric:
+    """Errors workers met on jobs they had lost, and went on (jobs.resilience)."""
+    family = CounterMetricFamily(
+        "plinth_worker_incidents",
+        "Errors on jobs a worker no longer owned (finish refused, worker row pruned, "
+        "deadlock), counted across workers; the worker went on",
+        labels=["kind"],
+    )
+    for kind, count in WorkerIncident.objects.order_by("kind").values_list("kind", "count"):
+        family.add_metric([kind], float(count))
+    return family
 
 
 # RunTypeStatus attribute -> metric name, help; labelled by run-log type (jobs.RunLog).

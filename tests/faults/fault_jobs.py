@@ -7,6 +7,11 @@ worker processes they start (`tests.faults.worker_main`); not by the product.
 - `faults-locked`: durable steps under a Procrastinate lock (`faults:<key>`),
   so a second job of the same key waits until the first one's queue row ends.
 - `faults-brief`: the same, with a 3-second maximum duration, for expiry.
+- `faults-counted`: durable steps that record every execution (`faults_step_runs`,
+  started at the step function's first line) and an effect written with the
+  completion, in a table with no unique key (`faults_effects`), so a test can
+  count steps re-run and effects duplicated rather than have a constraint hide
+  them. The tables are created by `counted_tables()`.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.db import connection
 from rest_framework import serializers
 
 from jobs.registry import JobType, register
@@ -48,3 +54,54 @@ register(JobType(name="faults-locked", handler=run_locked, title="Fault suite: l
 register(JobType(name="faults-brief", handler=run_locked, title="Fault suite: brief",
                  input_serializer=LockedInput, public=False, max_retries=0,
                  max_duration_seconds=3, lock=_lock))
+
+
+COUNTED_TABLES = """
+CREATE TABLE IF NOT EXISTS faults_step_runs (
+    job_id uuid NOT NULL, name text NOT NULL, token bigint, attempt integer,
+    pid integer NOT NULL DEFAULT pg_backend_pid(),
+    started_at timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE TABLE IF NOT EXISTS faults_effects (
+    job_id uuid NOT NULL, token bigint, attempt integer,
+    at timestamptz NOT NULL DEFAULT clock_timestamp());
+TRUNCATE faults_step_runs, faults_effects;
+"""
+
+
+def counted_tables() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(COUNTED_TABLES)
+
+
+class CountedInput(serializers.Serializer):
+    steps = serializers.IntegerField(min_value=1, max_value=1000, default=3)
+    step_seconds = serializers.FloatField(min_value=0, max_value=60, default=0.1)
+
+
+def run_counted(ctx: JobContext) -> dict[str, Any]:
+    steps = ctx.input["steps"]
+    for index in range(1, steps + 1):
+        ctx.step(f"step-{index}", lambda index=index: _counted_step(ctx, index))
+        ctx.progress(index * 99 // steps, f"Step {index} of {steps}")
+    ctx.on_complete(lambda: _execute(
+        "INSERT INTO faults_effects (job_id, token, attempt) VALUES (%s, %s, %s)",
+        [str(ctx.job_id), ctx.token, ctx.attempt]))
+    return {"steps": steps, "attempt": ctx.attempt}
+
+
+def _counted_step(ctx: JobContext, index: int) -> dict[str, int]:
+    _execute("INSERT INTO faults_step_runs (job_id, name, token, attempt) VALUES (%s, %s, %s, %s)",
+             [str(ctx.job_id), f"step-{index}", ctx.token, ctx.attempt])
+    deadline = time.monotonic() + ctx.input["step_seconds"]
+    while time.monotonic() < deadline:
+        time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+    return {"step": index}
+
+
+def _execute(sql: str, params: list[Any]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+register(JobType(name="faults-counted", handler=run_counted, title="Fault suite: counted",
+                 input_serializer=CountedInput, public=False, max_retries=3))

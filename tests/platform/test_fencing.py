@@ -279,3 +279,87 @@ def test_a_run_log_of_an_attempt_superseded_while_running_is_swept_and_refused(s
     assert runlogs.run_logs_sweep() == 1  # the job runs, but another attempt
     log.status = RunLog.Status.RUNNING
     assert runlogs.run_log_flush(log) is False
+
+
+# --- Maintenance never waits on a frozen worker ------------------------------
+
+
+def test_sessions_have_a_server_side_idle_in_transaction_limit(clean_queue):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW idle_in_transaction_session_timeout")
+        assert cursor.fetchone()[0] == "1min"
+
+
+def test_rescue_skips_rows_a_frozen_worker_holds_and_rescues_the_others(org, clean_queue):
+    import time
+
+    import psycopg
+
+    held, free = create(org), create(org)
+    for job in (held, free):
+        take_queue_row(job.procrastinate_job_id)
+        lifecycle.job_start(job.id, job.procrastinate_job_id)
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO procrastinate_workers (last_heartbeat) "
+                       "VALUES (now() - interval '1 hour') RETURNING id")
+        (worker_id,) = cursor.fetchone()
+        cursor.execute("UPDATE procrastinate_jobs SET worker_id = %s", [worker_id])
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    # A frozen worker: an open transaction holding its queue row, its job row
+    # and its worker row.
+    with psycopg.connect(**params) as frozen:
+        frozen.execute("SELECT 1 FROM procrastinate_jobs WHERE id = %s FOR UPDATE",
+                       [held.procrastinate_job_id])
+        frozen.execute("SELECT 1 FROM jobs_job WHERE id = %s FOR UPDATE", [held.id])
+        frozen.execute("SELECT 1 FROM procrastinate_workers WHERE id = %s FOR UPDATE",
+                       [worker_id])
+        started = time.monotonic()
+        rescued = maintenance.rescue_stalled_jobs(seconds_since_heartbeat=60)
+        took = time.monotonic() - started
+        frozen.rollback()
+
+    assert rescued == 1 and took < 2.0
+    assert Job.objects.get(id=free.id).status == "pending"
+    assert Job.objects.get(id=held.id).status == "running"  # the next rescue's
+    assert maintenance.rescue_stalled_jobs(seconds_since_heartbeat=60) == 1
+    assert Job.objects.get(id=held.id).status == "pending"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM procrastinate_workers")
+        assert cursor.fetchone()[0] == 0
+
+
+# --- A write whose reply was lost (a database restart) -----------------------
+
+
+def test_a_start_whose_reply_was_lost_starts_again_on_the_same_token_only(org, clean_queue):
+    job = create(org)
+    token = job.procrastinate_job_id
+    take_queue_row(token)
+    assert lifecycle.job_start(job.id, token).attempts == 1  # committed; reply lost
+
+    again = lifecycle.job_start(job.id, token)  # the row re-run (RetryLater)
+
+    assert again is not None and again.status == "running" and again.attempts == 2
+    assert lifecycle.job_start(job.id, token + 1000) is None
+    assert lifecycle.job_start(job.id) is None  # no token: only from pending
+
+
+def test_a_retry_whose_reply_was_lost_still_retries_the_queue_row(org, clean_queue):
+    from jobs.errors import RetryableJobError
+
+    job = create(org)
+    take_queue_row(job.procrastinate_job_id)
+    started = lifecycle.job_start(job.id, job.procrastinate_job_id)
+    ctx = _context(started)
+    error = RetryableJobError("flaky")
+    with pytest.raises(runtime.RetryLater):
+        runtime._on_error(ctx, error)  # the write commits...
+    with pytest.raises(runtime.RetryLater):  # ...and, its reply lost, is tried again
+        runtime._on_error(ctx, error)
+    assert Job.objects.get(id=job.id).status == "pending"
+    # Another attempt's token: no retry of a row that is not the job's.
+    stale_ctx = _context(started)
+    stale_ctx.token = job.procrastinate_job_id + 1000
+    assert runtime._on_error(stale_ctx, error) is None
