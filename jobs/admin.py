@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import admin, messages
@@ -54,23 +55,61 @@ class JobStepInline(admin.TabularInline):
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = [
-        "id",
+        "short_id",
         "type",
         "status",
         "progress_bar",
-        "status_message",
+        "details",
         "attempts",
         "organization",
         "user",
         "created_at",
     ]
+    list_display_links = ["short_id"]
+    change_form_template = "admin/jobs/job/change_form.html"
     list_filter = ["status", "type", "organization", "source", "error_kind", "created_at"]
     search_fields = ["id", "type", "status_message", "error", "scope"]
     date_hierarchy = "created_at"
     list_select_related = ["organization", "user"]
-    readonly_fields = [f.name for f in Job._meta.fields] + ["progress_bar"]
+    JSON_FIELDS = ("input", "output")
+    readonly_fields = [f.name for f in Job._meta.fields] + [
+        "progress_bar", "input_pretty", "output_pretty"]
     inlines = [JobStepInline, JobEventInline]
     actions = ["retry_jobs", "cancel_jobs"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        """Every field, the JSON ones shown indented (display only)."""
+        fields: list[str] = []
+        for f in Job._meta.fields:
+            fields.append(f"{f.name}_pretty" if f.name in self.JSON_FIELDS else f.name)
+        return fields + ["progress_bar"]
+
+    @admin.display(description="ID", ordering="id")
+    def short_id(self, job: Job) -> str:
+        return format_html('<code title="{}">{}</code>', job.id, str(job.id)[:8])
+
+    @admin.display(description="Message or error")
+    def details(self, job: Job) -> str:
+        if job.status == "failed" and job.error:
+            text = job.error if len(job.error) <= 120 else job.error[:119] + "…"
+            return format_html('<span style="color:#b42318" title="{}">{}</span>', job.error, text)
+        return job.status_message
+
+    def _pretty(self, value: Any) -> str:
+        if value is None:
+            return "—"
+        return format_html(
+            '<pre style="white-space:pre-wrap;overflow-wrap:anywhere;max-height:24em;'
+            'overflow:auto;margin:0">{}</pre>',
+            json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True))
+
+    @admin.display(description="Input")
+    def input_pretty(self, job: Job) -> str:
+        return self._pretty(job.input)
+
+    @admin.display(description="Output")
+    def output_pretty(self, job: Job) -> str:
+        return self._pretty(job.output)
 
     @admin.display(description="Progress")
     def progress_bar(self, job: Job) -> str:

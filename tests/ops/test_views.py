@@ -139,7 +139,7 @@ def test_dashboard_renders_figures_charts_alerts_and_admin_links_for_staff(make_
 
     html = page.content.decode()
     assert page.status_code == 200
-    assert html.count("<svg") == 3
+    assert html.count('role="img" aria-label="') == 3
     assert 'aria-label="Jobs finished per hour by status"' in html
     assert '<strong id="stuck" class="bad">2</strong>' in html
     assert '<strong id="failure-rate" class="bad">83%</strong>' in html
