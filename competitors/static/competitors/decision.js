@@ -210,8 +210,10 @@
     inline.querySelector('.percent').textContent = pct + '%';
     inline.querySelector('.progress > div').style.width = pct + '%';
     inline.querySelector('.progress').classList.toggle('indeterminate', job.status === 'pending');
+    // The place in line comes with the page (active jobs); the stream does not carry it.
+    if (job.queue_place) inline.dataset.queuePlace = job.queue_place;
     var text = PlinthJobs.progressText({ status: job.status, status_message: job.status_message,
-                                         queue_place: job.queue_place, cancelling: inline.dataset.cancelling === 'true' && !PlinthJobs.isFinal(job.status || '') });
+                                         queue_place: parseInt(inline.dataset.queuePlace, 10) || null, cancelling: inline.dataset.cancelling === 'true' && !PlinthJobs.isFinal(job.status || '') });
     if (text) inline.querySelector('.message').textContent = text;
   }
 
@@ -221,6 +223,7 @@
     inline.hidden = false;
     inline.dataset.jobId = jobId;
     inline.dataset.cancelling = 'false';
+    delete inline.dataset.queuePlace;
     inline.querySelector('.cancel').disabled = false;
     setInline(known || { progress: 0, status: 'pending' });
     var end = function () { briefButton.disabled = false; inline.hidden = true; briefJob = null; };
