@@ -95,9 +95,13 @@ def test_create_a_document_add_a_prompt_block_generate_and_see_the_content(
     content = section.locator(".content")
     page.wait_for_function(
         "document.querySelector('section.block .content').textContent.includes('Summarise')")
+    content.locator("p").wait_for()  # the model's Markdown, rendered by the server
     assert "Pricing confuses users." in content.inner_text()
     block.refresh_from_db()
-    assert content.inner_text() == block.content
+    # The offline provider's "[offline]" mark is a badge beside the text, not in it.
+    assert block.content.startswith("[offline] ")
+    assert content.inner_text() == block.content.removeprefix("[offline] ")
+    assert section.locator(".offline-note").is_visible()
     job_id = str(AnalysisJob.objects.get(block=block).job_id)
     assert section.locator(".revision-count").inner_text() == "1"
     section.locator(".history summary").click()
@@ -170,6 +174,7 @@ def test_a_reload_follows_the_running_refine_and_analyze_leaves_the_block(
     background_worker()
     page.wait_for_function(
         "document.querySelector('section.block .content').textContent.includes('Tighter')")
+    section.locator(".content p").wait_for()  # rendered by the server
     assert section.locator(".revision-count").inner_text() == "2"  # the manual edit, the job
     refined = section.locator(".content").inner_text()
 

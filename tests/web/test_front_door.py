@@ -133,3 +133,12 @@ def test_markdown_from_a_model_keeps_structure_and_loses_scripts():
     assert "<h1>Title</h1>" in html and "<li>one</li>" in html
     assert "<script" not in html and "&lt;script&gt;" in html  # shown as text, never run
     assert "href=" not in html and "<b " not in html  # no javascript: link, no handler
+
+
+def test_the_markdown_endpoint_renders_safely_for_members_only(api):
+    text = "[offline] ## Plan\n\n1. Ask\n\n<script>x</script>"
+    answer = api.post("/api/markdown", {"text": text}, format="json").json()
+    assert answer["offline"] is True
+    assert "<h2>Plan</h2>" in answer["html"] and "<li>Ask</li>" in answer["html"]
+    assert "<script" not in answer["html"]
+    assert Client().post("/api/markdown", {"text": "x"}).status_code in (401, 403)

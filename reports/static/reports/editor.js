@@ -46,13 +46,24 @@
     section.querySelector('.revision-count').textContent = revisions.length;
   }
 
+  // A model's Markdown as HTML: shown as text at once, then as the server's rendering
+  // (markdown-it-py + nh3: sanitized there, so it may go in as HTML here).
+  function showMarkdown(node, text, offlineNote) {
+    node.textContent = text;
+    return PlinthJobs.api('POST', '/api/markdown', { text: text }).then(function (rendered) {
+      node.innerHTML = rendered.html;
+      if (offlineNote) offlineNote.hidden = !rendered.offline;
+    });
+  }
+
   // The block as the server has it now: its content and revision history.
   function refreshBlock(section) {
     var url = blockUrl(section);
     return Promise.all([PlinthJobs.api('GET', url), PlinthJobs.api('GET', url + '/revisions')])
       .then(function (results) {
-        section.querySelector('.content').textContent = results[0].content;
         renderRevisions(section, results[1]);
+        return showMarkdown(section.querySelector('.content'), results[0].content,
+                            section.querySelector('.offline-note'));
       });
   }
 
@@ -113,8 +124,9 @@
       onComplete: function (job) {
         if (type === 'ANALYZE') {
           var panel = section.querySelector('.analysis');
-          panel.querySelector('.analysis-text').textContent = job.result ? job.result.content : '';
           panel.hidden = false;
+          showMarkdown(panel.querySelector('.analysis-text'), job.result ? job.result.content : '')
+            .catch(function () {});  // the text is shown already
           setBusy(section, null);
           setStatus(section, 'Done');
           return;
