@@ -8,11 +8,22 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 
 from jobs import lifecycle
 from jobs.errors import AdmissionRefused, InvalidTransition, JobAlreadyQueued
 from jobs.models import Job, JobEvent, JobStep, Membership, Organization, RunLog
+
+
+def pretty_json(value: Any) -> str:
+    """JSON indented for reading (display only)."""
+    if value is None:
+        return "—"
+    return format_html(
+        '<pre style="white-space:pre-wrap;overflow-wrap:anywhere;max-height:24em;'
+        'overflow:auto;margin:0">{}</pre>',
+        json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True))
 
 
 class MembershipInline(admin.TabularInline):
@@ -45,8 +56,12 @@ class JobStepInline(admin.TabularInline):
     model = JobStep
     extra = 0
     can_delete = False
-    fields = ["name", "attempt", "duration_ms", "result", "created_at"]
+    fields = ["name", "attempt", "duration_ms", "result_pretty", "created_at"]
     readonly_fields = fields
+
+    @admin.display(description="Result")
+    def result_pretty(self, step: JobStep) -> str:
+        return pretty_json(step.result)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -57,13 +72,12 @@ class JobAdmin(admin.ModelAdmin):
     list_display = [
         "short_id",
         "type",
-        "status",
+        "status_and_attempts",
         "progress_bar",
         "details",
-        "attempts",
         "organization",
         "user",
-        "created_at",
+        "created",
     ]
     list_display_links = ["short_id"]
     change_form_template = "admin/jobs/job/change_form.html"
@@ -88,33 +102,39 @@ class JobAdmin(admin.ModelAdmin):
     def short_id(self, job: Job) -> str:
         return format_html('<code title="{}">{}</code>', job.id, str(job.id)[:8])
 
+    @admin.display(description="Status", ordering="status")
+    def status_and_attempts(self, job: Job) -> str:
+        tries = f" · {job.attempts} tries" if job.attempts > 1 else ""
+        return format_html('<span style="white-space:nowrap">{}{}</span>',
+                           job.get_status_display(), tries)
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, job: Job) -> str:
+        return format_html('<span style="white-space:nowrap" title="{}">{}</span>',
+                           job.created_at.isoformat(),
+                           timezone.localtime(job.created_at).strftime("%d %b %H:%M"))
+
     @admin.display(description="Message or error")
     def details(self, job: Job) -> str:
         if job.status == "failed" and job.error:
-            text = job.error if len(job.error) <= 120 else job.error[:119] + "…"
-            return format_html('<span style="color:#b42318" title="{}">{}</span>', job.error, text)
+            text = job.error if len(job.error) <= 80 else job.error[:79] + "…"
+            return format_html('<span style="color:#b42318;display:inline-block;max-width:15em" '
+                               'title="{}">{}</span>', job.error, text)
         return job.status_message
-
-    def _pretty(self, value: Any) -> str:
-        if value is None:
-            return "—"
-        return format_html(
-            '<pre style="white-space:pre-wrap;overflow-wrap:anywhere;max-height:24em;'
-            'overflow:auto;margin:0">{}</pre>',
-            json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True))
 
     @admin.display(description="Input")
     def input_pretty(self, job: Job) -> str:
-        return self._pretty(job.input)
+        return pretty_json(job.input)
 
     @admin.display(description="Output")
     def output_pretty(self, job: Job) -> str:
-        return self._pretty(job.output)
+        return pretty_json(job.output)
 
     @admin.display(description="Progress")
     def progress_bar(self, job: Job) -> str:
         return format_html(
-            '<progress value="{}" max="100" style="width:8em"></progress> {}%',
+            '<span style="white-space:nowrap"><progress value="{}" max="100" '
+            'style="width:4.5em"></progress> {}%</span>',
             job.progress,
             job.progress,
         )

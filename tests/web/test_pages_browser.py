@@ -100,6 +100,12 @@ def test_staff_pages_fit_and_the_ops_table_fits_its_card(staff_page, world, scre
     failed = world["jobs"]["failed"]
     staff_page.goto("/admin/jobs/job/")
     assert staff_page.evaluate(OVERFLOW) <= 0
+    widths = staff_page.evaluate("""() => {
+        const table = document.querySelector('#result_list');
+        return [table.scrollWidth, table.closest('.results').clientWidth,
+                [...table.querySelectorAll('thead th')].map(th => th.offsetWidth)];
+    }""")
+    assert widths[0] <= widths[1], f"the admin's job list scrolls sideways at 1280 px: {widths}"
     row = staff_page.locator("#result_list tr", has_text=str(failed.id)[:8])
     assert "Failed after 3 retries" in row.inner_text()
     assert str(failed.id) not in row.inner_text()  # the short id only (full id in its title)
