@@ -254,3 +254,53 @@ def test_every_input_has_a_label(page, world):
             .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
             .map(el => el.name || el.className)""")
         assert unlabelled == [], (path, unlabelled)
+
+
+# WCAG 2 contrast of every visible text node against the first opaque background
+# behind it: 4.5:1, or 3:1 for large text (24 px, or 18.66 px bold).
+CONTRAST = """() => {
+  const parse = (c) => {
+    const m = c.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1};
+  };
+  const lum = ({r, g, b}) => {
+    const f = (v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let n = el; n; n = n.parentElement) {
+      const c = parse(getComputedStyle(n).backgroundColor);
+      if (c && c.a > 0.5) return c;
+    }
+    return {r: 255, g: 255, b: 255, a: 1};
+  };
+  const bad = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    const el = node.parentElement;
+    if (!node.textContent.trim() || !el.getClientRects().length) continue;
+    const s = getComputedStyle(el);
+    if (s.visibility === 'hidden' || el.closest('[hidden], .visually-hidden, script')) continue;
+    const [hi, lo] = [lum(parse(s.color)), lum(background(el))].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(s.fontSize), bold = parseInt(s.fontWeight, 10) >= 700;
+    if (ratio < ((size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5)) {
+      bad.push(node.textContent.trim().slice(0, 40) + ': ' + ratio.toFixed(2));
+    }
+  }
+  return bad;
+}"""
+
+
+def test_text_meets_aa_contrast(page, world):
+    for path in ("/", "/decisions/", f"/decisions/{world['decision'].id}", "/jobs/",
+                 f"/report-builder/{world['document'].id}"):
+        page.goto(path)
+        page.evaluate("""() => PlinthJobs.toast('Saved', 'A message', 'success', {timeoutMs: 0})""")
+        assert page.evaluate(CONTRAST) == [], path

@@ -109,8 +109,7 @@
     if (typeof fields !== 'object' || fields === null) return String(fields);
     return Object.keys(fields).map(function (name) {
       var value = fields[name];
-      var label = name.replace(/_/g, ' ');
-      return label.charAt(0).toUpperCase() + label.slice(1) + ': ' + (Array.isArray(value) ? value.join(' ') : String(value));
+      return PlinthJobs.fieldWords(name) + ': ' + (Array.isArray(value) ? value.join(' ') : String(value));
     }).join(' ');
   }
 

@@ -42,6 +42,13 @@
     return match ? decodeURIComponent(match[1]) : '';
   }
 
+  // A field's name as a person reads it: blockId -> "Block", company_url -> "Company url".
+  function fieldWords(field) {
+    var words = String(field).replace(/([a-z])([A-Z])/g, '$1 $2').replace(/_/g, ' ')
+      .toLowerCase().replace(/ id$/, '');
+    return words.charAt(0).toUpperCase() + words.slice(1);
+  }
+
   // The server's words for a failed request: DRF's detail, the seed's error /
   // message, or field errors as "field: message".
   function describe(data, status) {
@@ -50,7 +57,7 @@
     var parts = [];
     Object.keys(data).forEach(function (field) {
       var value = data[field];
-      parts.push((field === 'non_field_errors' ? '' : field + ': ') + (Array.isArray(value) ? value.join(' ') : String(value)));
+      parts.push((field === 'non_field_errors' ? '' : fieldWords(field) + ': ') + (Array.isArray(value) ? value.join(' ') : String(value)));
     });
     return parts.join('; ') || ('HTTP ' + status);
   }
@@ -141,4 +148,5 @@
   PlinthJobs.api = api;
   PlinthJobs.csrfToken = csrfToken;
   PlinthJobs.isFinal = isFinal;
+  PlinthJobs.fieldWords = fieldWords;
 })(window);
