@@ -127,6 +127,8 @@ def test_a_member_who_is_not_staff_signs_in_at_the_products_page_and_reaches_dec
     make_user(org, username="mira")  # password "pw", not staff
     context = browser.new_context(base_url=asgi_server.url)
     page = context.new_page()
+    assert visit(page, "/accounts/login/", "sign-in", screenshots) == []
+    page.set_viewport_size({"width": 1280, "height": 800})
     console = Console(page)
 
     page.goto("/decisions/")
@@ -134,7 +136,6 @@ def test_a_member_who_is_not_staff_signs_in_at_the_products_page_and_reaches_dec
     page.wait_for_url(re.compile(r"/accounts/login/\?next=/decisions/$"))
     assert page.locator("h1").inner_text() == "Sign in"
     assert "Django administration" not in page.content()
-    page.screenshot(path=str(screenshots / "sign-in-laptop.png"), full_page=True)
     page.get_by_label("Username").fill("mira")
     page.get_by_label("Password").fill("wrong")
     page.click("#login-form button[type=submit]")
