@@ -163,7 +163,11 @@ def test_dashboard_is_refused_to_members_and_anonymous_visitors(make_user, org):
     member = Client()
     member.force_login(make_user(org))
 
-    for client in (member, Client()):
-        response = client.get("/ops/")
-        assert response.status_code == 302
-        assert response["Location"].startswith("/admin/login/")
+    refused = member.get("/ops/")
+    anonymous = Client().get("/ops/")
+
+    assert refused.status_code == 403  # the product's 403 page, in the shell
+    assert "You cannot open this page" in refused.content.decode()
+    assert "Failure rate" not in refused.content.decode()
+    assert anonymous.status_code == 302
+    assert anonymous["Location"] == "/accounts/login/?next=/ops/"
