@@ -128,6 +128,9 @@ def test_a_member_who_is_not_staff_signs_in_at_the_products_page_and_reaches_dec
     context = browser.new_context(base_url=asgi_server.url)
     page = context.new_page()
     assert visit(page, "/accounts/login/", "sign-in", screenshots) == []
+    assert page.evaluate(CONTRAST) == []
+    assert visit(page, "/no-such-page/", "not-found-anonymous", screenshots, status=404) == []
+    assert page.evaluate(CONTRAST) == []  # the shell's "Sign in" reads on the dark bar
     page.set_viewport_size({"width": 1280, "height": 800})
     console = Console(page)
 
