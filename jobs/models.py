@@ -113,6 +113,9 @@ class Job(models.Model):
     source = models.CharField(max_length=32, default="api")
 
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # The W3C trace context (traceparent, tracestate) of the request that created
+    # the job, when tracing is on: the worker continues that trace (jobs.tracing).
+    trace_context = models.JSONField(default=dict, blank=True)
     procrastinate_job_id = models.BigIntegerField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -133,6 +136,12 @@ class Job(models.Model):
                 name="job_active_org_idx",
                 condition=Q(status__in=["pending", "running"]),
                 include=["user", "decision_id"],
+            ),
+            # Admission: a person's active jobs across all their organizations.
+            models.Index(
+                fields=["user"],
+                name="job_active_user_idx",
+                condition=Q(status__in=["pending", "running"]),
             ),
             models.Index(
                 fields=["decision_id"],
@@ -166,6 +175,11 @@ class Job(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="job_progress_lte_100"),
+        ]
+        # The admin's actions (the admin shows jobs read-only, so not "change").
+        permissions = [
+            ("cancel_job", "Can cancel jobs in the admin"),
+            ("retry_job", "Can retry jobs in the admin (skips the users' limits)"),
         ]
 
     def __str__(self) -> str:

@@ -29,7 +29,7 @@ from jobs.api.serializers import (
     JobSerializer,
     JobTypeSerializer,
 )
-from jobs.models import Job, JobStatus, Membership
+from jobs.models import Job, JobStatus
 
 
 def etag_for(job: Job) -> str:
@@ -250,7 +250,9 @@ async def connection_pool() -> Any:
 @functools.cache
 def poll_sql() -> str:
     """The job, if the token is valid, its user active and a member of the job's
-    organization: what TokenAuthentication, IsAuthenticated and jobs_for_user check."""
+    organization, and that organization active: what TokenAuthentication,
+    IsAuthenticated and jobs_for_user check (the membership condition is the
+    selectors' own, `member_organizations_sql`)."""
     user = get_user_model()._meta
     active = (
         f" AND u.{user.get_field('is_active').column}"
@@ -263,8 +265,7 @@ def poll_sql() -> str:
         f" JOIN {user.db_table} u ON u.{user.pk.column} = t.user_id{active}"
         f" JOIN {Job._meta.db_table} j ON j.id = %s"
         f" WHERE t.key = %s AND j.organization_id IN"
-        f" (SELECT organization_id FROM {Membership._meta.db_table} m"
-        f"  WHERE m.user_id = u.{user.pk.column})"
+        f" ({selectors.member_organizations_sql(f'u.{user.pk.column}')})"
     )
 
 
