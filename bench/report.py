@@ -171,6 +171,19 @@ def _routes(r: dict[str, Any] | None) -> str:
         rows.append(f"| {name} | {e['kind']} | {e['rps']:,} | {e['ratio_to_poll']} | "
                     f"{e['p50_ms']} | {e['p99_ms']} | {e['non_2xx_3xx']} | {e['queries']} | "
                     f"{e['db_connections_peak']} |")
+    if r.get("fold_poll_ratio") is not None:
+        rows.append(f"\nThe poll route through the general path (`WEB_POLL_ROUTE=false`, its own "
+                    f"server right after): **{r['fold_poll_ratio']}** of the fast path's rate "
+                    "(folding it back needs >= 0.8).\n")
+    if r.get("setups"):
+        rows += ["Server set-up: uvicorn processes (`WEB_WORKERS`) on this machine, the same "
+                 "two routes each:\n",
+                 "| processes | jobs list req/s | p50 ms | p99 ms | poll req/s | p50 ms | p99 ms |",
+                 "| --- | --- | --- | --- | --- | --- | --- |"]
+        for workers, f in r["setups"].items():
+            a, b = f["jobs list"], f["poll"]
+            rows.append(f"| {workers} | {a['rps']:,} | {a['p50_ms']} | {a['p99_ms']} | "
+                        f"{b['rps']:,} | {b['p50_ms']} | {b['p99_ms']} |")
     return "\n".join(rows) + "\n"
 
 

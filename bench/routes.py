@@ -22,6 +22,7 @@ READ_RATIO = 0.5
 CREATE_RATIO = 0.25
 READ_P99_MS = 100.0
 FINISHED_JOBS = 30  # the demo organization's job list: more than a page of 20
+SETUP_WORKERS = (1, 2, 4)  # uvicorn processes compared for the server set-up
 
 POST_LUA = """
 tokens = {%s}
@@ -107,6 +108,11 @@ def _get(server: http.Server, name: str, path: str, token: str | None,
     return r
 
 
+def _brief(r: dict[str, Any]) -> dict[str, Any]:
+    return {"rps": round(r["rps"]), "p50_ms": round(r["p50_ms"], 2),
+            "p99_ms": round(r["p99_ms"], 2), "non_2xx_3xx": r["non_2xx_3xx"]}
+
+
 def _post(server: http.Server, name: str, path: str, tokens: list[str], body: str,
           sz: Sizes) -> dict[str, Any]:
     lua = POST_LUA % (", ".join(f'"{t}"' for t in tokens), body)
@@ -149,6 +155,7 @@ def run(sz: Sizes) -> dict[str, Any]:
             raise RuntimeError(f"GET {path} answered {status} in the test client")
         queries[name] = n
     queries["poll"] = 1  # the async fast path: one prepared statement (jobs.api.views.poll_sql)
+    queries["poll (general path)"] = queries.pop("poll (DRF path)")
 
     figures: dict[str, dict[str, Any]] = {}
     high = "1000000000"
@@ -176,6 +183,19 @@ def run(sz: Sizes) -> dict[str, Any]:
                     break
         figures["create job (refused)"] = _post(server, "create job (refused)", "/api/jobs",
                                                 tokens, create_body, sz)
+    # Fold the poll fast path back into the general path? Its rate there, with
+    # the route off (WEB_POLL_ROUTE=false: DRF's view, its ETag and tenancy).
+    with http.Server(WEB_POLL_ROUTE="false") as server:
+        figures["poll (general path)"] = _get(server, "poll (general path)",
+                                              f"/api/jobs/{poll_job.id}", token, sz)
+    # The server set-up, chosen by measurement: processes per machine.
+    setups: dict[str, Any] = {}
+    for workers in SETUP_WORKERS:
+        with http.Server(workers=workers) as server:
+            setups[str(workers)] = {
+                name: _brief(_get(server, f"{workers} workers {name}", path, token, sz))
+                for name, path in (("jobs list", "/api/jobs?limit=20"),
+                                   ("poll", f"/api/jobs/{poll_job.id}"))}
     reset_queue()
     status, n = queries_per_request("/api/jobs", token, method="POST", body=create_body)
     queries["create job (accepted)"] = n if status == 201 else None
@@ -221,6 +241,8 @@ def run(sz: Sizes) -> dict[str, Any]:
     ]
     return {
         "routes": rows,
+        "setups": setups,
+        "fold_poll_ratio": round(figures["poll (general path)"]["rps"] / poll_rps, 3),
         "poll_rps": round(poll_rps),
         "targets": targets,
         "server": http.server_description(),
