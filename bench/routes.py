@@ -17,11 +17,13 @@ from typing import Any
 from bench import web as http
 from bench.common import Sizes, log, reset_queue
 from bench.polling import ConnectionSampler
+from bench.routedata import populate
 
 READ_RATIO = 0.5
 CREATE_RATIO = 0.25
 READ_P99_MS = 100.0
 FINISHED_JOBS = 30  # the demo organization's job list: more than a page of 20
+ROWS = 5  # bench.routedata.populate: 5 of each kind, 5 children under each parent
 SETUP_WORKERS = (1, 2, 4)  # uvicorn processes compared for the server set-up
 
 POST_LUA = """
@@ -56,6 +58,7 @@ def _demo() -> tuple[Any, Any, str]:
                                    organization=org, user=user, enforce_limits=False)
         started = lifecycle.job_start(job.id)
         lifecycle.job_complete(job.id, attempt=started.attempts, output={"steps": 1, "i": i})
+    populate(org, user, ROWS, tag="bench-")  # rows behind every route (the demo has few)
     return org, user, Token.objects.get(user=user).key
 
 
@@ -158,6 +161,19 @@ def run(sz: Sizes) -> dict[str, Any]:
     queries["poll (general path)"] = queries.pop("poll (DRF path)")
 
     figures: dict[str, dict[str, Any]] = {}
+    # Fold the poll fast path back into the general path? Its rate there, with
+    # the route off (WEB_POLL_ROUTE=false: DRF's view, its ETag and tenancy).
+    with http.Server(WEB_POLL_ROUTE="false") as server:
+        figures["poll (general path)"] = _get(server, "poll (general path)",
+                                              f"/api/jobs/{poll_job.id}", token, sz)
+    # The server set-up, chosen by measurement: processes per machine.
+    setups: dict[str, Any] = {}
+    for workers in SETUP_WORKERS:
+        with http.Server(workers=workers) as server:
+            setups[str(workers)] = {
+                name: _brief(_get(server, f"{workers} workers {name}", path, token, sz))
+                for name, path in (("jobs list", "/api/jobs?limit=20"),
+                                   ("poll", f"/api/jobs/{poll_job.id}"))}
     high = "1000000000"
     with http.Server(JOBS_LIMIT_PER_ORG=high, JOBS_LIMIT_PER_USER=high,
                      JOBS_LIMIT_PER_DECISION=high) as server:
@@ -183,19 +199,6 @@ def run(sz: Sizes) -> dict[str, Any]:
                     break
         figures["create job (refused)"] = _post(server, "create job (refused)", "/api/jobs",
                                                 tokens, create_body, sz)
-    # Fold the poll fast path back into the general path? Its rate there, with
-    # the route off (WEB_POLL_ROUTE=false: DRF's view, its ETag and tenancy).
-    with http.Server(WEB_POLL_ROUTE="false") as server:
-        figures["poll (general path)"] = _get(server, "poll (general path)",
-                                              f"/api/jobs/{poll_job.id}", token, sz)
-    # The server set-up, chosen by measurement: processes per machine.
-    setups: dict[str, Any] = {}
-    for workers in SETUP_WORKERS:
-        with http.Server(workers=workers) as server:
-            setups[str(workers)] = {
-                name: _brief(_get(server, f"{workers} workers {name}", path, token, sz))
-                for name, path in (("jobs list", "/api/jobs?limit=20"),
-                                   ("poll", f"/api/jobs/{poll_job.id}"))}
     reset_queue()
     status, n = queries_per_request("/api/jobs", token, method="POST", body=create_body)
     queries["create job (accepted)"] = n if status == 201 else None
