@@ -156,7 +156,9 @@ def _routes(r: dict[str, Any] | None) -> str:
     rows = ["## 8. Routes: every API route under the production server\n",
             f"`{r['server']}`; {r['connections']} keep-alive connections for {r['seconds']} s "
             "per route (wrk, one thread), one route after the other in one run, token auth "
-            "as the demo user (`manage.py demo_setup`'s data, 30 finished jobs). `poll` is "
+            "as the demo user (staff: the ops summary is staff only) on `manage.py demo_setup`'s "
+            "data, 30 finished jobs and `bench.routedata.populate`'s rows (5 of each kind, 5 "
+            "children under each parent: the list routes answer 5-20 rows). `poll` is "
             "`GET /api/jobs/{id}` (measured first and again after the reads; ratios use the "
             "lower), `constant` is `GET /api/health` (a plain Django view: the server's "
             "ceiling). Creates rotate over "
@@ -169,7 +171,8 @@ def _routes(r: dict[str, Any] | None) -> str:
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, e in r["routes"].items():
         rows.append(f"| {name} | {e['kind']} | {e['rps']:,} | {e['ratio_to_poll']} | "
-                    f"{e['p50_ms']} | {e['p99_ms']} | {e['non_2xx_3xx']} | {e['queries']} | "
+                    f"{e['p50_ms']} | {e['p99_ms']} | {e['non_2xx_3xx']} | "
+                    f"{'n/a' if e['queries'] is None else e['queries']} | "
                     f"{e['db_connections_peak']} |")
     if r.get("fold_poll_ratio") is not None:
         rows.append(f"\nThe poll route through the general path (`WEB_POLL_ROUTE=false`, its own "
