@@ -51,7 +51,7 @@ BODY = {
 }
 BODIES = [BODY, {**BODY, "kind": "evidence"}, {**BODY, "kind": "PROMPT_RESPONSE"}]
 # Routes with no organization's data behind them.
-PUBLIC = re.compile(r"^(api/schema/|api/docs/|metrics$|demo-site/|favicon\.ico$|$)")
+PUBLIC = re.compile(r"^(api/schema/|api/docs/|api/health$|metrics$|demo-site/|favicon\.ico$|$)")
 # Global by design (warmup comparisons describe public search terms, not a tenant's data;
 # api/markdown renders the text its caller posts, and reads nothing stored).
 GLOBAL = re.compile(r"^api/(comparisons|comparison/|markdown$)")
