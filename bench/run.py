@@ -18,7 +18,7 @@ from bench import common  # noqa: E402
 from bench.common import BENCH_DB, log, sizes  # noqa: E402
 
 SCENARIOS = ["ceiling", "throughput", "latency", "polling", "streaming", "admission", "scale",
-             "llm"]
+             "llm", "routes"]
 
 
 def main() -> int:
@@ -58,13 +58,23 @@ def main() -> int:
             results["scenarios"][name] = fn()
             results["scenarios"][name]["load_after"] = common.uptime()
             results["scenarios"][name]["duration_s"] = round(time.monotonic() - started)
-            results["targets"] = report.gather_targets(results["scenarios"])
+            results["targets"] = report.targets(results)
         except Exception as exc:  # one failed scenario must not lose the others
             traceback.print_exc()
             results["errors"][name] = f"{type(exc).__name__}: {exc}"
         common.dump_json(results_path, results)
 
-    from bench import admission, ceiling, latency, llm, polling, scale, streaming, throughput
+    from bench import (
+        admission,
+        ceiling,
+        latency,
+        llm,
+        polling,
+        routes,
+        scale,
+        streaming,
+        throughput,
+    )
 
     record("ceiling", lambda: ceiling.run(sz))
     ceiling_value = results["scenarios"].get("ceiling", {}).get("ceiling")
@@ -75,13 +85,15 @@ def main() -> int:
     record("admission", lambda: admission.run(sz))
     record("scale", lambda: scale.run(sz, results["scenarios"]))
     record("llm", lambda: llm.run(sz))
+    record("routes", lambda: routes.run(sz))
     if previous:
         results["merged_into"] = previous.get("started_at")
         results["load"] = {**previous.get("load", {}), f"merge {results['started_at']}":
                            results["load"]["before"]}
     results["load"]["after"] = common.uptime()
-    results["targets"] = report.gather_targets(results["scenarios"])
     results["duration_s"] = round(time.monotonic() - t0)
+    # Every target of every scenario in one list (bench/report.py gathers them).
+    results["targets"] = report.targets(results)
     common.dump_json(results_path, results)
     (out_dir / "RESULTS.md").write_text(report.render(results))
     log(f"wrote {results_path} and {out_dir / 'RESULTS.md'} in {results['duration_s']} s")
