@@ -1,7 +1,8 @@
 """`make run`: migrate, create demo data, then run the web server and a worker.
 
 Ctrl-C (or SIGTERM) stops both. The web server is uvicorn (ASGI, so event
-streams work); the worker is `manage.py procrastinate worker`. A worker that
+streams work) as config/server.py sets it up (WEB_WORKERS processes); the
+worker is `manage.py procrastinate worker`. A worker that
 exits (killed, or stopped by an error) is restarted after a back-off (1 s,
 doubling to 30 s, back to 1 s once a worker has run a minute); everything stops
 only on Ctrl-C or when the web server exits.
@@ -18,6 +19,8 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from config.server import uvicorn_command
 
 RESTART_BACKOFF_MIN = 1.0
 RESTART_BACKOFF_MAX = 30.0
@@ -39,19 +42,7 @@ class Command(BaseCommand):
         if not options["no_demo"]:
             call_command("demo_setup")
         python = sys.executable
-        web = subprocess.Popen(
-            [
-                python,
-                "-m",
-                "uvicorn",
-                "config.asgi:application",
-                "--host",
-                options["host"],
-                "--port",
-                str(options["port"]),
-                "--no-access-log",
-            ]
-        )
+        web = subprocess.Popen(uvicorn_command(options["host"], options["port"]))
         worker = None if options["no_worker"] else self._start_worker(python)
         self.stdout.write(
             self.style.SUCCESS(
