@@ -1,8 +1,8 @@
 """`make run`: migrate, create demo data, then run the web server and a worker.
 
 Ctrl-C (or SIGTERM) stops both. The web server is uvicorn (ASGI, so event
-streams work) as config/server.py sets it up (WEB_WORKERS processes); the worker
-is `manage.py procrastinate worker`. A worker that
+streams work) as config/server.py sets it up (WEB_WORKERS processes); the
+worker is `manage.py procrastinate worker`. A worker that
 exits (killed, or stopped by an error) is restarted after a back-off (1 s,
 doubling to 30 s, back to 1 s once a worker has run a minute); everything stops
 only on Ctrl-C or when the web server exits.

@@ -6,8 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0006_issue13_attempt_token'),
-        ('jobs', '0006_issue14_job_perms_user_index'),
+        ('jobs', '0007_issue13_attempt_token'),
     ]
 
     operations = [
