@@ -239,6 +239,9 @@ class RunLog(models.Model):
         RUNNING = "running"
         SUCCESS = "success"
         FAILED = "failed"
+        # Did nothing because another run held its lock: neither a success nor a
+        # failure (the run-failed alert looks past it).
+        SKIPPED = "skipped"
 
     MAX_ERRORS = 10
 

@@ -67,7 +67,8 @@ class RunTypeStatus:
 
     type: str
     scheduled: bool = False  # in OPS_SCHEDULED_RUN_TYPES: its failed last run alerts
-    status: str = ""  # of the last run: running, success or failed ("" if never run)
+    # Of the last run: running, success, failed or skipped ("" if never run).
+    status: str = ""
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     age_s: float | None = None  # since the last run started
@@ -75,7 +76,9 @@ class RunTypeStatus:
     failed: int = 0
     duration_ms: int = 0
     error: str = ""  # the last run's first error
-    finished_status: str = ""  # of the last finished run (what the alert looks at)
+    # Of the last finished run, success or failed (what the alert looks at; a run
+    # skipped because another held the lock neither raises nor clears it).
+    finished_status: str = ""
     finished_failed: int = 0
     finished_error: str = ""
     finished_at_last: dt.datetime | None = None
@@ -305,7 +308,8 @@ def run_logs_summary(*, now: dt.datetime | None = None) -> list[RunTypeStatus]:
         "CROSS JOIN LATERAL (SELECT * FROM jobs_runlog r WHERE r.job_type = t.type "
         "  ORDER BY r.started_at DESC, r.id DESC LIMIT 1) last "
         "LEFT JOIN LATERAL (SELECT * FROM jobs_runlog r WHERE r.job_type = t.type "
-        "  AND r.status <> 'running' ORDER BY r.started_at DESC, r.id DESC LIMIT 1) fin "
+        "  AND r.status IN ('success', 'failed') "
+        "  ORDER BY r.started_at DESC, r.id DESC LIMIT 1) fin "
         "  ON true "
         "WHERE t.type IS NOT NULL",
         [],

@@ -54,9 +54,10 @@ def _batch(
         "lockSeconds": lock_seconds, "source": ctx.job.source,
     })
     if not lock.acquire():
-        _note(log, f"Skipped: {lock_name} is held by another run")
-        run_log_finish(log, status=RunLog.Status.FAILED)
-        return {"skipped": log.metadata["stopped"], "runLog": log.id}
+        # Another run is at work: this one did nothing, and nothing failed.
+        message = f"Skipped: {lock_name} is held by another run"
+        run_log_finish(log, status=RunLog.Status.SKIPPED, metadata={"stopped": message})
+        return {"skipped": message, "runLog": log.id}
 
     status = RunLog.Status.FAILED
     result = None
@@ -147,7 +148,7 @@ def run_on_demand(ctx: JobContext) -> dict[str, Any]:
     })
     if not lock.acquire():
         # Another warmup of the same comparison and data is at work: its result is ours.
-        run_log_finish(log, status=RunLog.Status.SUCCESS,
+        run_log_finish(log, status=RunLog.Status.SKIPPED,
                        metadata={"skipped": f"{lock.name} is held by another run"})
         return {"skipped": f"{lock.name} is held by another run", "runLog": log.id}
 
