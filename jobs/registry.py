@@ -35,7 +35,7 @@ class ErrorPolicy:
     honour_retry_after: bool = False
 
 
-# DESIGN.md's error table, as data.
+# The error table (docs/ai-and-integrations.md, "Errors"), as data.
 ERROR_POLICIES: dict[str, ErrorPolicy] = {
     ErrorKind.RETRYABLE: ErrorPolicy(retry=True),
     ErrorKind.RATE_LIMITED: ErrorPolicy(retry=True, honour_retry_after=True),
