@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from jobs import registry
 from ops.models import DurationBaseline
+from roadmap import selectors as roadmap_selectors
 
 ALL = "all"  # the `type` of the overall figures
 
@@ -262,8 +263,8 @@ def summary(*, now: dt.datetime | None = None) -> Summary:
         if m.oldest_pending_s is not None:
             overall.oldest_pending_s = max(overall.oldest_pending_s or 0.0, m.oldest_pending_s)
 
-    # Retries. Index: ops_jobevent_retry_created_idx, a partial index this app adds
-    # on jobs_jobevent (created_at) WHERE kind = 'retry_scheduled' (ops migration 0003).
+    # Retries. Index: the platform's partial jobevent_retry_created_idx
+    # on jobs_jobevent (created_at) WHERE kind = 'retry_scheduled'.
     for name, retries in _rows(
         "SELECT j.type, count(*) FROM jobs_jobevent e JOIN jobs_job j ON j.id = e.job_id "
         "WHERE e.kind = 'retry_scheduled' AND e.created_at >= %s GROUP BY j.type",
@@ -334,21 +335,12 @@ def roadmap_generations(*, days: int = 30, now: dt.datetime | None = None
     """Seed 000's monitoring query over every organization: per day of the last `days`,
     newest first, runs, average generation time, tokens and successful runs.
 
-    Index: roadmap_genlog_created_idx (created_at), one range scan.
+    Roadmap owns its table: this reads it through roadmap's selector.
     """
     now = now or timezone.now()
-    rows = _rows(
-        "SELECT DATE(created_at AT TIME ZONE 'UTC') AS date, COUNT(*) AS runs, "
-        "AVG(generation_time_ms) AS avg_time_ms, SUM(gpt4_tokens_used) AS total_tokens, "
-        "SUM(CASE WHEN success = true THEN 1 ELSE 0 END) AS successful_runs "
-        "FROM roadmap_roadmapgenerationlog WHERE created_at > %s "
-        "GROUP BY 1 ORDER BY 1 DESC",
-        [now - dt.timedelta(days=days)],
-    )
     return [
-        GenerationDay(date=date, runs=int(runs), avg_time_ms=round(float(avg or 0), 1),
-                      total_tokens=int(tokens or 0), successful_runs=int(ok or 0))
-        for date, runs, avg, tokens, ok in rows
+        GenerationDay(**day)
+        for day in roadmap_selectors.generations_per_day(since=now - dt.timedelta(days=days))
     ]
 
 
