@@ -29,6 +29,14 @@ def _med(s: dict[str, Any] | None) -> float | None:
     return None if not s else s.get("median")
 
 
+def _below(value: float | None, limit: float) -> bool:
+    return value is not None and value < limit
+
+
+def _at_least(value: float | None, limit: float) -> bool:
+    return value is not None and value >= limit
+
+
 def render(results: dict[str, Any]) -> str:
     sc = results.get("scenarios", {})
     sz = results.get("sizes", {})
@@ -92,15 +100,15 @@ def _summary(sc: dict[str, Any]) -> str:
         r = lat["modes"]["notify_platform"]["running"]
         p50, p99 = _med(r["p50"]), _med(r["p99"])
         rows.append(f"| pickup to running p50 < 10 ms, p99 < 50 ms | p50 {p50} ms, p99 {p99} ms | "
-                    f"{_ok(p50 is not None and p50 < 10 and p99 < 50)} |")
+                    f"{_ok(_below(p50, 10) and _below(p99, 50))} |")
     p = sc.get("polling")
     if p and "plain" in p:
         rps, p99 = _med(p["plain"]["rps"]), _med(p["plain"]["p99_ms"])
         rows.append(f"| polling >= 1,000 req/s, p99 < 100 ms (plain 200) | {rps} req/s, p99 "
-                    f"{p99} ms | {_ok(rps >= 1000 and p99 < 100)} |")
+                    f"{p99} ms | {_ok(_at_least(rps, 1000) and _below(p99, 100))} |")
         rps, p99 = _med(p["not_modified"]["rps"]), _med(p["not_modified"]["p99_ms"])
         rows.append(f"| the same with If-None-Match (304) | {rps} req/s, p99 {p99} ms | "
-                    f"{_ok(rps >= 1000 and p99 < 100)} |")
+                    f"{_ok(_at_least(rps, 1000) and _below(p99, 100))} |")
     s = sc.get("streaming")
     if s and s.get("skipped"):
         rows.append(f"| streaming: 1,000 streams, p99 < 200 ms | {s.get('skipped', '')} | n/a |")
@@ -108,7 +116,7 @@ def _summary(sc: dict[str, Any]) -> str:
         p99 = _med(s["p99_ms"])
         rows.append(f"| streaming: {s['streams']:,} streams on {s['listen_connections']} LISTEN "
                     f"connection, p99 < 200 ms | p99 {p99} ms | "
-                    f"{_ok(p99 < 200 and s['listen_connections'] <= 1)} |")
+                    f"{_ok(_below(p99, 200) and s['listen_connections'] <= 1)} |")
     scale = sc.get("scale")
     if scale and "ratios" in scale:
         worst = max(v for v in scale["ratios"].values() if v == v)

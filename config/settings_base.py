@@ -8,6 +8,7 @@ also come from a file named by `<NAME>_FILE` (for container secrets).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -150,7 +151,7 @@ REST_FRAMEWORK = {
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "Plinth Jobs API",
     "DESCRIPTION": "Long AI jobs run in the background on Postgres alone.",
     "VERSION": "0.1.0",

@@ -33,7 +33,7 @@ class JobEventInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["created_at", "kind", "from_status", "to_status", "progress", "message", "actor"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # flat: no field groups
     ordering = ["id"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -45,7 +45,7 @@ class JobStepInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["name", "attempt", "duration_ms", "result", "created_at"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # flat: no field groups
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

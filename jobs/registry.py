@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 
@@ -130,7 +130,10 @@ class JobType:
 _registry: dict[str, JobType] = {}
 
 
-def register(job_type: JobType) -> JobType:
+JT = TypeVar("JT", bound=JobType)
+
+
+def register(job_type: JT) -> JT:
     existing = _registry.get(job_type.name)
     if existing is not None and existing.handler is not job_type.handler:
         raise ValueError(f"job type {job_type.name!r} is already registered")

@@ -1,5 +1,7 @@
 """Settings for decisions and competitors (competitors); see docs/competitors-and-realtime.md."""
 
+from typing import Any
+
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import number_map, positive_float, positive_int, secret, string, string_list
@@ -21,7 +23,7 @@ _JOB_TYPE_DEFAULTS = {
 # Known job types only, every value > 0.
 _poll = number_map("COMPETITORS_POLL_INTERVAL_MS", {}, cast=int, keys=_JOB_TYPE_DEFAULTS)
 _max = number_map("COMPETITORS_MAX_DURATION_SECONDS", {}, cast=int, keys=_JOB_TYPE_DEFAULTS)
-COMPETITORS_JOB_TYPES = {
+COMPETITORS_JOB_TYPES: dict[str, dict[str, Any]] = {
     name: {
         "poll_interval_ms": _poll.get(name, poll),
         "max_duration_seconds": _max.get(name, seconds),
