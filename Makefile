@@ -7,7 +7,7 @@ DEVDB := $(PY) scripts/devdb.py
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test browser install db-start db-stop migrate lint test-faults bench clean
+.PHONY: run test browser promtool install db-start db-stop migrate lint test-faults bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,13 +20,18 @@ install: $(VENV)/.installed
 run: install
 	$(DEVDB) exec -- $(PY) manage.py serve --port $(PORT)
 
-test: install browser
+test: install browser promtool
 	$(DEVDB) exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 # The browser tests drive Debian's Chromium; this installs it where it can
 # (as root, with apt-get) and otherwise says why those tests will skip.
 browser:
 	@if [ -f scripts/ensure_browser.sh ]; then bash scripts/ensure_browser.sh; fi
+
+# The alert-rule tests run Prometheus' promtool (Debian's prometheus package); this
+# installs it where it can and otherwise says why those tests will skip.
+promtool:
+	@bash scripts/ensure_promtool.sh
 
 test-faults: install
 	FAULTS=1 $(DEVDB) exec -- $(PY) -m pytest tests/faults $(PYTEST_ARGS)

@@ -9,6 +9,9 @@ class JobsConfig(AppConfig):
     def ready(self) -> None:
         # The built-in job types (diagnostic) register with the registry; workers
         # wait for a restarting database instead of stopping (jobs.resilience).
-        from jobs import builtin, resilience  # noqa: F401
+        # Django's task API runs on the platform (jobs.tasks_backend registers its
+        # job type); tracing turns on when the OTEL_* environment asks for it.
+        from jobs import builtin, resilience, tasks_backend, tracing  # noqa: F401
 
         resilience.install()
+        tracing.configure_from_env()

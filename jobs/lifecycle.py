@@ -32,7 +32,7 @@ from procrastinate import exceptions as pexc
 from procrastinate.contrib.django import app as procrastinate_app
 from psycopg import Cursor as PsycopgCursor
 
-from jobs import limits, registry
+from jobs import limits, registry, tracing
 from jobs.errors import InvalidTransition, JobAlreadyQueued
 from jobs.models import ErrorKind, Job, JobEvent, JobStatus, Organization
 
@@ -308,7 +308,14 @@ def _converters(conn: Any) -> tuple[tuple[int, tuple[Any, ...]], ...]:
 # --- Creation ------------------------------------------------------------------
 
 
-def _defer(job: Job, job_type: registry.JobType) -> int:
+def _defer(
+    job: Job,
+    job_type: registry.JobType,
+    *,
+    queue: str | None = None,
+    priority: int = 0,
+    schedule_at: dt.datetime | None = None,
+) -> int:
     """Queue the job's Procrastinate job on the current connection (and transaction)."""
     lock = job_type.lock(job.input, job.scope) if job_type.lock else None
     queueing_lock = (
@@ -317,7 +324,11 @@ def _defer(job: Job, job_type: registry.JobType) -> int:
     task = procrastinate_app.tasks[RUN_TASK_NAME]
     try:
         return task.configure(
-            queue=job_type.queue, lock=lock, queueing_lock=queueing_lock
+            queue=queue or job_type.queue,
+            lock=lock,
+            queueing_lock=queueing_lock,
+            priority=priority,
+            schedule_at=schedule_at,
         ).defer(job_id=str(job.id))
     except pexc.AlreadyEnqueued as exc:
         raise JobAlreadyQueued(
@@ -335,12 +346,18 @@ def job_create(
     scope: str = "",
     source: str = "api",
     enforce_limits: bool = True,
+    queue: str | None = None,
+    priority: int = 0,
+    run_after: dt.datetime | None = None,
 ) -> Job:
     """Create a job and queue it, in one transaction.
 
     `input` must already be valid for the type (see `job_validate_input`).
     Raises AdmissionRefused over a limit and JobAlreadyQueued on a queueing
-    lock; in both cases nothing is written.
+    lock; in both cases nothing is written. `queue` (default: the type's),
+    `priority` (higher runs first) and `run_after` (not before) go to the
+    Procrastinate job; a job deferred to `run_after` counts its pending time
+    from then.
     """
     jt = registry.get(job_type)
     job = Job(
@@ -353,6 +370,7 @@ def job_create(
         source=source,
         max_attempts=jt.retries + 1,
         status=P,
+        trace_context=tracing.current_carrier(),
     )
     with transaction.atomic():
         if enforce_limits and organization is not None:
@@ -361,8 +379,14 @@ def job_create(
                 user_id=job.user_id,
                 decision_id=decision_id,
             )
-        job.procrastinate_job_id = _defer(job, jt)
+        job.procrastinate_job_id = _defer(
+            job, jt, queue=queue, priority=priority, schedule_at=run_after
+        )
         job.save(force_insert=True)
+        if run_after is not None:
+            # available_at is auto_now_add: the pending-expiry clock starts at run_after.
+            Job.objects.filter(pk=job.pk).update(available_at=run_after)
+            job.available_at = run_after
         _record(job, kind=Kind.CREATED, from_status="", actor=_actor(user, source))
     return job
 
@@ -577,7 +601,9 @@ def job_retry(job_id: Any, *, actor: str = "system", enforce_limits: bool = True
                 user_id=current.user_id,
                 decision_id=current.decision_id,
             )
-        pid = _defer(current, registry.get(current.type))
+        jt = registry.get(current.type)
+        options = jt.retry_defer_options(current.input) if jt.retry_defer_options else {}
+        pid = _defer(current, jt, **options)
         job = _transition(
             job_id,
             from_statuses=[JobStatus.FAILED, JobStatus.CANCELLED],

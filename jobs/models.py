@@ -113,6 +113,9 @@ class Job(models.Model):
     source = models.CharField(max_length=32, default="api")
 
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # The W3C trace context (traceparent, tracestate) of the request that created
+    # the job, when tracing is on: the worker continues that trace (jobs.tracing).
+    trace_context = models.JSONField(default=dict, blank=True)
     procrastinate_job_id = models.BigIntegerField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)

@@ -96,6 +96,9 @@ class JobType:
     # `queueing_lock` key. Both are computed from the input and the scope.
     lock: KeyFunc | None = None
     queueing_lock: KeyFunc | None = None
+    # Queue and priority of a re-run (job_retry) from the input, for a type whose
+    # jobs each carry their own (django_task): {"queue": ..., "priority": ...}.
+    retry_defer_options: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def validate_scope(self, *, organization: Any, decision_id: Any) -> None:

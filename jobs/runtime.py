@@ -26,7 +26,7 @@ from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Job as ProcrastinateJob
 from procrastinate.retry import BaseRetryStrategy
 
-from jobs import lifecycle, registry
+from jobs import lifecycle, registry, tracing
 from jobs.errors import JobAbort
 from jobs.models import ErrorKind, Job, JobStep
 
@@ -105,7 +105,8 @@ class JobContext:
             return self._steps[name]  # type: ignore[no-any-return]
         self.check_abort()
         started = time.monotonic()
-        result = fn()
+        with tracing.step(name):
+            result = fn()
         duration_ms = int((time.monotonic() - started) * 1000)
         try:
             with transaction.atomic():
@@ -210,7 +211,8 @@ def execute(job_id: str, pctx: ProcrastinateContext | None = None) -> Mapping[st
         return None
     ctx = JobContext(job, job_type, pctx)
     try:
-        output = job_type.handler(ctx)
+        with tracing.job_attempt(job, ctx.attempt):
+            output = job_type.handler(ctx)
     except JobAbort:
         _on_abort(ctx)
         # Procrastinate records the queue row as aborted, not succeeded.

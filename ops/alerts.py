@@ -23,6 +23,7 @@ from jobs import maintenance
 from jobs.errors import PermanentJobError
 from jobs.integrations import slack
 from jobs.locks import session_lock
+from ops import pagerduty
 from ops.metrics import Summary, summary
 from ops.models import AlertEvent, AlertState
 
@@ -195,6 +196,7 @@ def alerts_evaluate(*, metrics: Summary | None = None) -> Evaluation:
                     f"{result.remediation.rescued} rescued"))
         result.events = _record_changes(conditions)
     alert_notifications_send()
+    pagerduty.pagerduty_send_pending()
     return result
 
 
@@ -227,6 +229,7 @@ def _record_changes(conditions: list[Condition]) -> list[AlertEvent]:
                 action=AlertEvent.Action.FIRED if condition.active else AlertEvent.Action.CLEARED,
                 message=condition.message if condition.active else condition.cleared,
                 value=condition.value,
+                pager_delivery=pagerduty.initial_delivery(condition.severity),
             ))
     return events
 

@@ -38,6 +38,10 @@ class AlertEvent(models.Model):
     value = models.FloatField(default=0)
     delivery = models.CharField(max_length=16, choices=Delivery.choices, default=Delivery.PENDING)
     delivery_error = models.TextField(blank=True, default="")
+    # PagerDuty (ops.pagerduty): "" when it does not page (not configured, or not a
+    # paging severity), else pending until sent, then sent or failed.
+    pager_delivery = models.CharField(max_length=16, blank=True, default="")
+    pager_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -46,6 +50,8 @@ class AlertEvent(models.Model):
             models.Index(fields=["-created_at"], name="alertevent_created_idx"),
             models.Index(fields=["id"], name="alertevent_undelivered_idx",
                          condition=models.Q(delivery="pending")),
+            models.Index(fields=["id"], name="alertevent_unpaged_idx",
+                         condition=models.Q(pager_delivery="pending")),
         ]
 
     def __str__(self) -> str:

@@ -33,6 +33,8 @@ TYPE_GAUGES = [
      "P95 duration of jobs completed in the last hour"),
     ("p95_baseline_s", "plinth_jobs_duration_p95_7d_seconds",
      "P95 duration over the trailing 7 days (the alert's normal)"),
+    ("baseline_samples", "plinth_jobs_duration_p95_7d_samples",
+     "Completed jobs the trailing 7-day P95 was computed from"),
     ("pending", "plinth_jobs_pending", "Jobs waiting for a worker (queue depth)"),
     ("backing_off", "plinth_jobs_backing_off", "Pending jobs waiting for their retry time"),
     ("running", "plinth_jobs_running", "Jobs running"),

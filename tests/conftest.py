@@ -25,6 +25,7 @@ from tests.fakes.fixtures import (  # noqa: F401  (fixtures for every test folde
     fake_anthropic,
     fake_jira,
     fake_openai,
+    fake_pagerduty,
     fake_sentry,
     fake_slack,
 )

@@ -28,3 +28,11 @@ OPS_BASELINE_REFRESH_SECONDS = positive_int("OPS_BASELINE_REFRESH_SECONDS", 3600
 # Retention of the dashboard's per-minute samples and of the alert history.
 OPS_SAMPLE_RETENTION_HOURS = positive_int("OPS_SAMPLE_RETENTION_HOURS", 48)
 OPS_ALERT_HISTORY_DAYS = positive_int("OPS_ALERT_HISTORY_DAYS", 90)
+
+# PagerDuty Events API v2 for teams without Prometheus/Alertmanager: alerts of these
+# severities are triggered (once, dedup key per alert) and resolved when they clear.
+OPS_PAGERDUTY_ROUTING_KEY = secret("OPS_PAGERDUTY_ROUTING_KEY")
+OPS_PAGERDUTY_EVENTS_URL = env.str("OPS_PAGERDUTY_EVENTS_URL",
+                                   default="https://events.pagerduty.com/v2/enqueue")
+OPS_PAGERDUTY_SEVERITIES = tuple(
+    s.strip() for s in env.list("OPS_PAGERDUTY_SEVERITIES", default=["critical"]) if s.strip())

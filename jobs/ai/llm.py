@@ -22,17 +22,19 @@ locked while the provider answers.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec
 
 import jsonschema
 from django.conf import settings
 
+from jobs import tracing
 from jobs.ai import offline as offline_provider
 from jobs.ai import providers, ratelimit
 from jobs.ai.models import GenerationLog
@@ -40,6 +42,7 @@ from jobs.errors import JobError, ParseError, PermanentJobError, RateLimitedErro
 from jobs.models import ErrorKind, Job
 
 PROVIDERS = ("openai", "anthropic", "offline")
+P = ParamSpec("P")
 
 
 @dataclass
@@ -132,6 +135,34 @@ def _offline_data(raw: offline_provider.RawAnswer, schema: Mapping[str, Any]) ->
     return raw.data
 
 
+def _traced(fn: Callable[P, Completion]) -> Callable[P, Completion]:
+    """With tracing on, each call is one span with the GenAI semantic conventions."""
+
+    @functools.wraps(fn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> Completion:
+        if not tracing.enabled():
+            return fn(*args, **kwargs)
+        name = resolve_provider(kwargs.get("provider"))  # type: ignore[arg-type]
+        model = kwargs.get("model") or _default_model(name)
+        purpose = str(kwargs.get("purpose") or "")
+        with tracing.llm_call(provider=name, model=str(model), purpose=purpose) as span:
+            result = fn(*args, **kwargs)
+            tracing.llm_result(span, model=result.model, input_tokens=result.prompt_tokens,
+                               output_tokens=result.completion_tokens)
+        return result
+
+    return call
+
+
+def _default_model(provider: str) -> str:
+    if provider == "openai":
+        return str(settings.OPENAI_MODEL)
+    if provider == "anthropic":
+        return str(settings.ANTHROPIC_MODEL)
+    return offline_provider.OFFLINE_MODEL
+
+
+@_traced
 def complete(
     *,
     prompt: str,

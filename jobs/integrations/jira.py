@@ -24,6 +24,7 @@ from django.conf import settings
 from jira import JIRA
 from jira.exceptions import JIRAError
 
+from jobs import tracing
 from jobs.ai.errors import retry_after_seconds
 from jobs.errors import AuthError, PermanentJobError, RateLimitedError, RetryableJobError
 from jobs.integrations.effects import (
@@ -115,6 +116,8 @@ def create_issue(
     if key:
         fields["labels"] = [effect_label(key)]
 
+    @tracing.traced("jira create_issue", **{"peer.service": "jira",
+                                             "rpc.method": "create_issue"})
     def send() -> str:
         try:
             # prefetch=False: the created key is all we need; a failing GET

@@ -26,6 +26,7 @@ from django.conf import settings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from jobs import tracing
 from jobs.errors import AuthError, PermanentJobError, RateLimitedError, RetryableJobError
 from jobs.integrations.effects import NotDelivered, connection_refused, normal_key, once
 from jobs.integrations.models import SentEffect
@@ -179,6 +180,8 @@ def post_message(
     key = normal_key(idempotency_key) if idempotency_key else None
     metadata = {"event_type": EVENT_TYPE, "event_payload": {"key": key}} if key else None
 
+    @tracing.traced("slack chat.postMessage", **{"peer.service": "slack",
+                                                   "rpc.method": "chat.postMessage"})
     def send() -> str:
         try:
             response = _client().chat_postMessage(channel=channel, text=text, metadata=metadata)

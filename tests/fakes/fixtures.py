@@ -109,3 +109,19 @@ def fake_sentry() -> Iterator[fakes.FakeServer]:
     fake.dsn = f"http://publickey@{fake.url.removeprefix('http://')}/1"  # type: ignore[attr-defined]
     yield fake
     fake.stop()
+
+
+PAGERDUTY_ROUTING_KEY = "R0UT1NGKEY0123456789ABCDEFGHIJKL"
+
+
+@pytest.fixture
+def fake_pagerduty(settings: Any) -> Iterator[fakes.FakeServer]:
+    """The PagerDuty Events API v2, with OPS_PAGERDUTY_* pointed at it."""
+    fake = fakes.FakeServer()
+    fakes.pagerduty_events(fake, routing_key=PAGERDUTY_ROUTING_KEY)
+    fake.start()
+    settings.OPS_PAGERDUTY_ROUTING_KEY = PAGERDUTY_ROUTING_KEY
+    settings.OPS_PAGERDUTY_EVENTS_URL = f"{fake.url}/v2/enqueue"
+    settings.INTEGRATIONS_TIMEOUT_SECONDS = 2.0
+    yield fake
+    fake.stop()

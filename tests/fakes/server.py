@@ -607,3 +607,100 @@ def sentry_events(server: FakeServer) -> list[dict[str, Any]]:
             if item.get("type") == "event":
                 events.append(json.loads(payload))
     return events
+
+
+# --- PagerDuty Events API v2: POST /v2/enqueue (issue 18) --------------------------------
+
+PAGERDUTY_SEVERITIES = ("critical", "error", "warning", "info")
+
+
+def _pagerduty_error_body(status: int, message: str) -> Any:
+    return {"status": "invalid event" if status == 400 else "error", "message": message,
+            "errors": [message]}
+
+
+def pagerduty_events(server: FakeServer, *, routing_key: str) -> None:
+    """The Events API v2: `trigger` opens (or adds to) the incident of its `dedup_key`,
+    `resolve` closes it; 202 with the dedup key, 400 for an invalid event or another
+    routing key. `server.pagerduty_incidents` holds each dedup key's incident:
+    status (triggered | resolved), summary, severity, and how many triggers it got."""
+    incidents: dict[str, dict[str, Any]] = {}
+    server.pagerduty_incidents = incidents  # type: ignore[attr-defined]
+    server.error_body = _pagerduty_error_body
+
+    def invalid(message: str) -> Scripted:
+        return Scripted(status=400, body=_pagerduty_error_body(400, message))
+
+    def enqueue(rec: Recorded) -> Scripted:
+        try:
+            event = rec.json()
+        except ValueError:
+            return invalid("Event object is invalid: not JSON")
+        if not isinstance(event, dict) or event.get("routing_key") != routing_key:
+            return invalid("Invalid routing key")
+        action = event.get("event_action")
+        key = event.get("dedup_key")
+        if action == "trigger":
+            payload = event.get("payload") or {}
+            if not payload.get("summary") or not payload.get("source"):
+                return invalid("'payload.summary' and 'payload.source' are required")
+            if payload.get("severity") not in PAGERDUTY_SEVERITIES:
+                return invalid("'payload.severity' is invalid")
+            key = key or f"fake-{len(incidents) + 1}"
+            with server._lock:
+                incident = incidents.setdefault(key, {"triggers": 0})
+                incident.update(status="triggered", summary=payload["summary"],
+                                severity=payload["severity"])
+                incident["triggers"] += 1
+        elif action in ("acknowledge", "resolve"):
+            if not key:
+                return invalid("'dedup_key' is required to acknowledge or resolve")
+            with server._lock:
+                if key in incidents:
+                    incidents[key]["status"] = "resolved" if action == "resolve" else "acknowledged"
+        else:
+            return invalid("'event_action' must be trigger, acknowledge or resolve")
+        return Scripted(status=202, body={"status": "success", "message": "Event processed",
+                                          "dedup_key": key})
+
+    server.route("POST", "/v2/enqueue", enqueue)
+
+
+# --- OpenTelemetry collector: OTLP/HTTP POST /v1/traces (issue 18) -----------------------
+
+
+def otlp_collector(server: FakeServer) -> None:
+    """Accepts OTLP/HTTP protobuf trace exports; `otlp_spans(server)` decodes them."""
+    server.route("POST", "/v1/traces", lambda rec: Scripted(
+        raw=b"", headers={"Content-Type": "application/x-protobuf"}))
+
+
+def otlp_spans(server: FakeServer) -> list[dict[str, Any]]:
+    """Every span received: name, trace_id and span_id (hex), parent_span_id ("" for a
+    root), service name and attributes (as strings)."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    spans: list[dict[str, Any]] = []
+    for rec in server.calls("/v1/traces"):
+        body = rec.body
+        if rec.headers.get("content-encoding") == "gzip":
+            body = gzip.decompress(body)
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        for resource_spans in request.resource_spans:
+            service = next((a.value.string_value for a in resource_spans.resource.attributes
+                            if a.key == "service.name"), "")
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    spans.append({
+                        "name": span.name,
+                        "trace_id": span.trace_id.hex(),
+                        "span_id": span.span_id.hex(),
+                        "parent_span_id": span.parent_span_id.hex(),
+                        "service": service,
+                        "attributes": {a.key: str(getattr(a.value, a.value.WhichOneof("value")))
+                                       for a in span.attributes if a.value.WhichOneof("value")},
+                    })
+    return spans
