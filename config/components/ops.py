@@ -32,7 +32,6 @@ OPS_ALERT_HISTORY_DAYS = positive_int("OPS_ALERT_HISTORY_DAYS", 90)
 # PagerDuty Events API v2 for teams without Prometheus/Alertmanager: alerts of these
 # severities are triggered (once, dedup key per alert) and resolved when they clear.
 OPS_PAGERDUTY_ROUTING_KEY = secret("OPS_PAGERDUTY_ROUTING_KEY")
-OPS_PAGERDUTY_EVENTS_URL = env.str("OPS_PAGERDUTY_EVENTS_URL",
-                                   default="https://events.pagerduty.com/v2/enqueue")
-OPS_PAGERDUTY_SEVERITIES = tuple(
-    s.strip() for s in env.list("OPS_PAGERDUTY_SEVERITIES", default=["critical"]) if s.strip())
+OPS_PAGERDUTY_EVENTS_URL = string("OPS_PAGERDUTY_EVENTS_URL",
+                                  "https://events.pagerduty.com/v2/enqueue")
+OPS_PAGERDUTY_SEVERITIES = tuple(string_list("OPS_PAGERDUTY_SEVERITIES", ["critical"]))
