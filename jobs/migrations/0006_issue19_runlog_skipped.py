@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0004_lean_indexes'),
+        ('jobs', '0005_issue18_trace_context'),
     ]
 
     operations = [
