@@ -123,8 +123,7 @@ def run(sz: Sizes) -> dict[str, Any]:
     job = finished_job(user)
     with http.Server() as server:
         out = get_figures(server, job.id, token, sz)
-    out["server"] = (f"uvicorn config.asgi:application --workers {http.UVICORN_WORKERS}"
-                     " (DEBUG=false)")
+    out["server"] = http.server_description()
     out["connections"] = sz.http_connections
     out["seconds"] = sz.http_seconds
     return out

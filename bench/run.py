@@ -17,7 +17,8 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from bench import common  # noqa: E402
 from bench.common import BENCH_DB, log, sizes  # noqa: E402
 
-SCENARIOS = ["ceiling", "throughput", "latency", "polling", "streaming", "admission", "scale"]
+SCENARIOS = ["ceiling", "throughput", "latency", "polling", "streaming", "admission", "scale",
+             "routes"]
 
 
 def main() -> int:
@@ -62,7 +63,7 @@ def main() -> int:
             results["errors"][name] = f"{type(exc).__name__}: {exc}"
         common.dump_json(results_path, results)
 
-    from bench import admission, ceiling, latency, polling, scale, streaming, throughput
+    from bench import admission, ceiling, latency, polling, routes, scale, streaming, throughput
 
     record("ceiling", lambda: ceiling.run(sz))
     ceiling_value = results["scenarios"].get("ceiling", {}).get("ceiling")
@@ -72,12 +73,15 @@ def main() -> int:
     record("streaming", lambda: streaming.run(sz))
     record("admission", lambda: admission.run(sz))
     record("scale", lambda: scale.run(sz, results["scenarios"]))
+    record("routes", lambda: routes.run(sz))
     if previous:
         results["merged_into"] = previous.get("started_at")
         results["load"] = {**previous.get("load", {}), f"merge {results['started_at']}":
                            results["load"]["before"]}
     results["load"]["after"] = common.uptime()
     results["duration_s"] = round(time.monotonic() - t0)
+    # Every target of every scenario in one list (bench/report.py gathers them).
+    results["targets"] = report.targets(results)
     common.dump_json(results_path, results)
     (out_dir / "RESULTS.md").write_text(report.render(results))
     log(f"wrote {results_path} and {out_dir / 'RESULTS.md'} in {results['duration_s']} s")

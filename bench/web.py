@@ -1,4 +1,5 @@
-"""The production web server (uvicorn, DEBUG off, several workers) and the
+"""The production web server (`manage.py serve`'s set-up, config/server.py;
+DEBUG off) and the
 load client: wrk when it is installed (`apt-get install -y wrk`), else a small
 asyncio HTTP/1.1 keep-alive client."""
 
@@ -18,20 +19,27 @@ from typing import Any
 
 from bench.common import PY, ROOT, child_env, free_port, percentile, stop_process
 
-UVICORN_WORKERS = 2
+
+def server_description() -> str:
+    from config.server import web_workers
+
+    return (f"manage.py serve's set-up (config/server.py): uvicorn config.asgi:application"
+            f" --workers {web_workers()} (DEBUG=false)")
 
 
 class Server:
-    def __init__(self, *, workers: int = UVICORN_WORKERS, **env: str) -> None:
+    def __init__(self, *, workers: int | None = None, **env: str) -> None:
+        from config.server import uvicorn_command, web_workers
+
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.workers = workers
+        self.workers = workers or web_workers()
+        cmd = uvicorn_command("127.0.0.1", self.port, workers=self.workers, extra=[
+            "--log-level", "warning",
+            # e.g. "--http h11 --loop asyncio": the pure-Python server, to compare
+            *os.environ.get("BENCH_UVICORN_ARGS", "").split()])
         self.proc = subprocess.Popen(
-            [PY, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(workers), "--no-access-log",
-             "--log-level", "warning",
-             # e.g. "--http h11 --loop asyncio": the pure-Python server, to compare
-             *os.environ.get("BENCH_UVICORN_ARGS", "").split()],
+            [PY, *cmd[1:]],
             # 4xx answers are the figure, not news: keep the log quiet.
             cwd=ROOT, env=child_env(**{"LOG_LEVEL": "ERROR", **env}),
         )

@@ -12,6 +12,7 @@ from competitors.models import (
     Option,
     Output,
 )
+from jobs.admin_tenancy import OrganizationScopedMixin
 
 
 class OptionInline(admin.TabularInline):
@@ -22,7 +23,7 @@ class OptionInline(admin.TabularInline):
 
 
 @admin.register(Decision)
-class DecisionAdmin(admin.ModelAdmin):
+class DecisionAdmin(OrganizationScopedMixin, admin.ModelAdmin):
     list_display = ["title", "organization", "created_by", "created_at"]
     list_filter = ["organization"]
     search_fields = ["title", "context"]
@@ -30,7 +31,8 @@ class DecisionAdmin(admin.ModelAdmin):
 
 
 @admin.register(CompetitorProfile)
-class CompetitorProfileAdmin(admin.ModelAdmin):
+class CompetitorProfileAdmin(OrganizationScopedMixin, admin.ModelAdmin):
+    organization_path = "decision__organization"
     list_display = ["company_name", "decision", "threat_level", "offline", "generated_at"]
     list_filter = ["threat_level", "offline"]
     search_fields = ["company_name", "company_url", "job_id"]
@@ -38,19 +40,22 @@ class CompetitorProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(MarketResearch)
-class MarketResearchAdmin(admin.ModelAdmin):
+class MarketResearchAdmin(OrganizationScopedMixin, admin.ModelAdmin):
+    organization_path = "decision__organization"
     list_display = ["query", "decision", "sources_searched", "offline", "generated_at"]
     search_fields = ["query", "job_id"]
 
 
 @admin.register(EvidenceItem)
-class EvidenceItemAdmin(admin.ModelAdmin):
+class EvidenceItemAdmin(OrganizationScopedMixin, admin.ModelAdmin):
+    organization_path = "decision__organization"
     list_display = ["title", "decision", "origin", "stance", "relevance", "created_at"]
     list_filter = ["origin", "stance"]
     search_fields = ["title", "summary", "job_id"]
 
 
 @admin.register(Output)
-class OutputAdmin(admin.ModelAdmin):
+class OutputAdmin(OrganizationScopedMixin, admin.ModelAdmin):
+    organization_path = "decision__organization"
     list_display = ["title", "decision", "kind", "offline", "generated_at"]
     search_fields = ["title", "job_id"]

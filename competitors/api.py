@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
@@ -163,7 +163,11 @@ class DecisionDetail(generics.RetrieveUpdateDestroyAPIView):
     serializer_class = DecisionDetailSerializer
 
     def get_object(self) -> Decision:
-        return selectors.decision_for_user(self.request.user, self.kwargs["decision_id"])
+        decision = selectors.decision_for_user(self.request.user, self.kwargs["decision_id"])
+        # One query per relation, not one per market research row for its evidence.
+        prefetch_related_objects([decision], "options", "competitor_profiles",
+                                 "market_research__evidence_items", "evidence_items", "outputs")
+        return decision
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         services.decision_update(decision=cast(Decision, serializer.instance),
@@ -224,10 +228,11 @@ class OptionDetail(generics.RetrieveUpdateDestroyAPIView):
 
 class _DecisionChildList(generics.ListAPIView):
     related = ""
+    prefetch: tuple[str, ...] = ()  # what the serializer reads of each row's relations
 
     def get_queryset(self) -> QuerySet[Any]:
         decision = selectors.decision_for_user(self.request.user, self.kwargs["decision_id"])
-        return getattr(decision, self.related).all()
+        return getattr(decision, self.related).all().prefetch_related(*self.prefetch)
 
 
 @extend_schema_view(get=extend_schema(summary="A decision's competitor profiles"))
@@ -249,6 +254,7 @@ class CompetitorProfileDetail(generics.RetrieveAPIView):
 class MarketResearchList(_DecisionChildList):
     serializer_class = MarketResearchSerializer
     related = "market_research"
+    prefetch = ("evidence_items",)
 
 
 @extend_schema_view(get=extend_schema(summary="A decision's evidence items"))

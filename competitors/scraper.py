@@ -11,10 +11,23 @@ the analysis step. Failures are classified for the job platform:
   web page: no error, the result says why it is empty and the analysis goes
   on with news and reviews.
 
-URLs that resolve to private, loopback or link-local addresses are refused
-(a user-supplied URL must not reach internal services), except for the hosts
-in COMPETITORS_SCRAPE_ALLOW_PRIVATE_HOSTS. Redirects are followed by hand so
-each hop is checked the same way.
+URLs that resolve to private, loopback, link-local or otherwise non-global
+addresses are refused (a user-supplied URL must not reach internal services),
+including IPv6 forms that embed such an IPv4 address (IPv4-mapped and
+IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`). The
+refusal says "not allowed" and never names the address a name resolved to
+(that would let a user probe internal DNS).
+
+No DNS rebinding: each hop's name is resolved once, the addresses checked, and
+the connection made to exactly the checked address (`_PinnedAdapter`: the URL
+keeps its name for the Host header and, over HTTPS, for the TLS server name
+and certificate check). Redirects are followed by hand, each hop resolved,
+checked and pinned the same way.
+
+COMPETITORS_SCRAPE_ALLOW_PRIVATE_HOSTS lets the URL the user gave reach a
+private address (a site on the local network, the tests' fake site) and
+redirects within that same host; a redirect to any other host is checked as a
+public site, so a public site cannot redirect into an allowed private host.
 """
 
 from __future__ import annotations
@@ -25,10 +38,11 @@ import socket
 import time
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 
 from jobs.errors import InvalidInputError, RetryableJobError
 
@@ -99,8 +113,44 @@ class _PageParser(HTMLParser):
         return _LINES.sub("\n", "\n".join(line for line in lines if line)).strip()
 
 
-def _check_address(url: str) -> None:
-    """Refuse hosts that do not resolve, and private addresses unless allowed."""
+# IPv6 ranges whose addresses carry an IPv4 address in their last 32 bits
+# (6to4 carries it in bits 16-48: see _embedded_ipv4).
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+NOT_ALLOWED = (
+    "Company URL {url} is not allowed: it does not point at a public website "
+    "(only public websites are analysed)"
+)
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if any(address in net for net in _NAT64) or (
+        address in _IPV4_COMPATIBLE and int(address) > 1  # not :: nor ::1
+    ):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether an address is a public one, looking inside IPv6 forms that embed IPv4
+    (Python 3.11's `is_global` does not)."""
+    if not address.is_global or address.is_multicast:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            return embedded.is_global and not embedded.is_multicast
+    return True
+
+
+def _resolve(url: str, *, allow_private: bool) -> str:
+    """The one address to connect to for `url`, after checking every address the
+    name resolves to. Refuses a name with any non-public address unless
+    `allow_private` (a private-hosts entry the user's URL named)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme not in ("http", "https") or not host:
@@ -112,16 +162,54 @@ def _check_address(url: str) -> None:
         raise InvalidInputError(
             f"Company URL doesn't exist: {host} does not resolve ({exc.strerror})"
         ) from exc
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    if not addresses:
+        raise InvalidInputError(f"Company URL doesn't exist: {host} does not resolve")
+    if not allow_private and not all(is_public_address(a) for a in addresses):
+        raise InvalidInputError(NOT_ALLOWED.format(url=url))
+    return str(addresses[0])
+
+
+def _allowed_private(url: str, first_url: str) -> bool:
+    """The allowlist covers the host of the URL the user gave, and redirects to that
+    same host; not where a redirect leads elsewhere."""
     allowed = {h.lower() for h in settings.COMPETITORS_SCRAPE_ALLOW_PRIVATE_HOSTS}
-    if host.lower() in allowed:
-        return
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise InvalidInputError(
-                f"Company URL {url} points at a private address ({address}); "
-                "only public websites are analysed"
-            )
+    host = (urlsplit(url).hostname or "").lower()
+    return host in allowed and host == (urlsplit(first_url).hostname or "").lower()
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Connects to one checked address whatever the URL's name resolves to now.
+
+    The request goes to the address; the Host header keeps the name, and over
+    HTTPS so do the TLS server name (SNI) and the certificate's hostname check.
+    """
+
+    def __init__(self, address: str) -> None:
+        self._address = address
+        super().__init__(max_retries=0)
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+             ) -> requests.Response:
+        parts = urlsplit(request.url or "")
+        host = parts.hostname or ""
+        literal = f"[{self._address}]" if ":" in self._address else self._address
+        netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+        request.headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
+        request.url = urlunsplit(parts._replace(netloc=netloc))
+        pool_kw = self.poolmanager.connection_pool_kw
+        if parts.scheme == "https":
+            pool_kw["server_hostname"] = host
+            pool_kw["assert_hostname"] = host
+        else:
+            pool_kw.pop("server_hostname", None)
+            pool_kw.pop("assert_hostname", None)
+        try:
+            response = super().send(request, *args, **kwargs)
+        finally:
+            request.url = urlunsplit(parts)
+        response.url = urlunsplit(parts)
+        return response
 
 
 def _get(session: requests.Session, url: str, timeout: float) -> requests.Response:
@@ -196,7 +284,13 @@ def scrape(url: str) -> dict[str, Any]:
     current = url
     with session:
         for _hop in range(int(settings.COMPETITORS_SCRAPE_MAX_REDIRECTS) + 1):
-            _check_address(current)
+            address = _resolve(current, allow_private=_allowed_private(current, url))
+            previous = session.adapters.get("http://")
+            adapter = _PinnedAdapter(address)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            if isinstance(previous, _PinnedAdapter):
+                previous.close()  # the previous hop's pool (its response is closed)
             response = _get(session, current, timeout)
             if response.is_redirect and response.headers.get("location"):
                 response.close()

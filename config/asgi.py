@@ -1,10 +1,13 @@
+import functools
 import os
 import uuid
+from inspect import iscoroutinefunction
 from typing import Any
 
-from asgiref.sync import markcoroutinefunction, sync_to_async
+from a2wsgi import WSGIMiddleware
 from django.core.asgi import get_asgi_application
-from whitenoise.middleware import WhiteNoiseMiddleware
+from django.core.wsgi import get_wsgi_application
+from django.urls import Resolver404, resolve
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -12,12 +15,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 def _pool_web_connections() -> None:
     """Serve requests from a pool of database connections.
 
-    Under ASGI, Django runs each request's sync code (every DRF view) on a
-    thread of its own, so a persistent per-thread connection (CONN_MAX_AGE > 0)
-    is never reused: each request opened one more and the server ran out of
-    connections under load (bench/RESULTS.md, the polling figure). Django's
-    psycopg pool hands each request a connection and takes it back at the end.
-    WEB_DB_POOL_SIZE=0 keeps the settings as they are.
+    Django's psycopg pool hands each request a connection and takes it back
+    at the end: the web threads (WEB_THREADS) share WEB_DB_POOL_SIZE
+    connections, opened once. WEB_DB_POOL_SIZE=0 keeps the settings as they
+    are (a persistent connection per thread, CONN_MAX_AGE).
     """
     from django.conf import settings
 
@@ -35,53 +36,46 @@ def _pool_web_connections() -> None:
     db.setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": size, "timeout": 30}
 
 
-class AsyncWhiteNoiseMiddleware(WhiteNoiseMiddleware):
-    """WhiteNoise's middleware, async: the same files, the same responses.
+def _int_setting(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    try:
+        return int(raw)
+    except ValueError:
+        from django.core.exceptions import ImproperlyConfigured
 
-    WhiteNoise's own middleware is sync only, so under ASGI Django ran every
-    request (not only static files) through a thread and back to the event
-    loop; this one leaves a request that is not a static file on the loop.
-    """
-
-    sync_capable = False
-    async_capable = True
-
-    def __init__(self, get_response: Any, *args: Any, **kwargs: Any) -> None:
-        super().__init__(get_response, *args, **kwargs)
-        markcoroutinefunction(self)
-
-    async def __call__(self, request: Any) -> Any:  # type: ignore[override]
-        if self.autorefresh:
-            static_file = await sync_to_async(self.find_file)(request.path_info)
-        else:
-            static_file = self.files.get(request.path_info)
-        if static_file is not None:
-            return await sync_to_async(self.serve)(static_file, request)
-        return await self.get_response(request)
-
-
-def _async_static_files() -> None:
-    from django.conf import settings
-
-    sync_path = "whitenoise.middleware.WhiteNoiseMiddleware"
-    if os.environ.get("WEB_ASYNC_WHITENOISE", "true").lower() in ("0", "false", "no"):
-        return
-    settings.MIDDLEWARE = [
-        f"{__name__}.AsyncWhiteNoiseMiddleware" if path == sync_path else path
-        for path in settings.MIDDLEWARE
-    ]
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
 
 
 _pool_web_connections()
-_async_static_files()
+# Every view Django runs synchronously (all of DRF) is served by Django's WSGI
+# handler, the whole request (middleware, view, rendering) on one thread of a
+# pool: one hop from the event loop per request. Django's ASGI handler instead
+# starts and joins a new thread per request (asgiref's ThreadSensitiveContext)
+# and hops to it and back for every sync middleware: 4-5 ms of CPU a request
+# here (bench/ANALYSIS.md, routes). Async views (the event streams) keep
+# Django's ASGI handler and the event loop.
+WEB_THREADS = _int_setting("WEB_THREADS", _int_setting("WEB_DB_POOL_SIZE", 8) or 8)
 django_application = get_asgi_application()
+threaded_application = WSGIMiddleware(
+    get_wsgi_application(),  # type: ignore[arg-type]  # a WSGI app; its stub types differ
+    workers=max(1, WEB_THREADS))
+
+
+@functools.lru_cache(maxsize=4096)
+def _async_view(path: str) -> bool:
+    """Whether the view at `path` is a coroutine function (404s: no)."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    return iscoroutinefunction(match.func)
+
 
 # The middleware whose response headers the poll route below reproduces; with
 # any other in settings.MIDDLEWARE the route stays off and Django answers.
 _KNOWN_MIDDLEWARE = {
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    f"{__name__}.AsyncWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -123,9 +117,10 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     Django's middleware run under ASGI through a thread per hook (about 4 ms of
     CPU per request on these machines), so `GET /api/jobs/{id}` from a token
     client, the request every open progress bar repeats, is answered here by
-    `jobs.api.views.poll_job` (the view's own fast path: one prepared query,
-    DRF's serializer and renderer) with the headers the middleware would add.
-    Anything it does not answer (errors included) goes to Django unchanged.
+    `jobs.api.views.poll_job` (one prepared query, DRF's serializer and
+    renderer) with the headers the middleware would add. Anything it does not
+    answer (errors included) goes to Django unchanged: sync views to the WSGI
+    handler on the thread pool, async views (event streams) to the ASGI one.
     """
     if (
         _poll_headers is not None
@@ -151,6 +146,9 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
             )
             await send({"type": "http.response.body", "body": body})
             return
+    if scope["type"] == "http" and not _async_view(scope["path"]):
+        await threaded_application(scope, receive, send)  # type: ignore[arg-type]
+        return
     await django_application(scope, receive, send)
 
 

@@ -10,18 +10,20 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from jobs import lifecycle
+from jobs.admin_tenancy import OrganizationScopedMixin
 from jobs.errors import AdmissionRefused, InvalidTransition, JobAlreadyQueued
 from jobs.models import Job, JobEvent, JobStep, Membership, Organization, RunLog
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(OrganizationScopedMixin, admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(OrganizationScopedMixin, admin.ModelAdmin):
+    organization_path = "id"
     list_display = ["name", "slug", "is_active", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -52,7 +54,7 @@ class JobStepInline(admin.TabularInline):
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(OrganizationScopedMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "type",
@@ -86,7 +88,15 @@ class JobAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Retry selected failed or cancelled jobs")
+    # The actions' permissions (the admin shows jobs read-only, so not "change").
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("jobs.retry_job"))
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("jobs.cancel_job"))
+
+    @admin.action(description="Retry selected failed or cancelled jobs",
+                  permissions=["retry"])
     def retry_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         done, refused = 0, []
         for job in queryset:
@@ -100,7 +110,7 @@ class JobAdmin(admin.ModelAdmin):
         for line in refused:
             self.message_user(request, line, messages.WARNING)
 
-    @admin.action(description="Cancel selected active jobs")
+    @admin.action(description="Cancel selected active jobs", permissions=["cancel"])
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         done, refused = 0, []
         for job in queryset:

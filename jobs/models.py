@@ -137,6 +137,12 @@ class Job(models.Model):
                 condition=Q(status__in=["pending", "running"]),
                 include=["user", "decision_id"],
             ),
+            # Admission: a person's active jobs across all their organizations.
+            models.Index(
+                fields=["user"],
+                name="job_active_user_idx",
+                condition=Q(status__in=["pending", "running"]),
+            ),
             models.Index(
                 fields=["decision_id"],
                 name="job_active_decision_idx",
@@ -169,6 +175,11 @@ class Job(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="job_progress_lte_100"),
+        ]
+        # The admin's actions (the admin shows jobs read-only, so not "change").
+        permissions = [
+            ("cancel_job", "Can cancel jobs in the admin"),
+            ("retry_job", "Can retry jobs in the admin (skips the users' limits)"),
         ]
 
     def __str__(self) -> str:

@@ -10,13 +10,14 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from jobs.admin_tenancy import OrganizationScopedMixin
 from jobs.errors import AdmissionRefused, JobAlreadyQueued
 from roadmap import services
 from roadmap.models import Project, RoadmapGenerationLog, RoadmapSuggestion
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(OrganizationScopedMixin, admin.ModelAdmin):
     list_display = ["name", "organization", "status", "slack_channel", "jira_project_key"]
     list_filter = ["status", "organization"]
     search_fields = ["name"]
@@ -39,17 +40,20 @@ class ProjectAdmin(admin.ModelAdmin):
             self.message_user(request, format_html(
                 'Regeneration of {} queued: <a href="{}">job {}</a>.', project, url, job.id))
 
-    @admin.action(description="Regenerate the roadmap (scores and AI reasoning)")
+    @admin.action(description="Regenerate the roadmap (scores and AI reasoning)",
+                  permissions=["change"])
     def regenerate(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
         self._regenerate(request, queryset, reasoning=True)
 
-    @admin.action(description="Regenerate the roadmap scores only (no AI reasoning)")
+    @admin.action(description="Regenerate the roadmap scores only (no AI reasoning)",
+                  permissions=["change"])
     def regenerate_scores_only(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
         self._regenerate(request, queryset, reasoning=False)
 
 
 @admin.register(RoadmapSuggestion)
-class RoadmapSuggestionAdmin(admin.ModelAdmin):
+class RoadmapSuggestionAdmin(OrganizationScopedMixin, admin.ModelAdmin):
+    organization_path = "project__organization"
     list_display = ["theme", "project", "score", "priority_level", "manual_priority_adjustment",
                     "jira_issue_key", "updated_at"]
     list_filter = ["priority_level", "manual_priority_adjustment", "project"]
@@ -61,7 +65,8 @@ class RoadmapSuggestionAdmin(admin.ModelAdmin):
 
 
 @admin.register(RoadmapGenerationLog)
-class RoadmapGenerationLogAdmin(admin.ModelAdmin):
+class RoadmapGenerationLogAdmin(OrganizationScopedMixin, admin.ModelAdmin):
+    organization_path = "project__organization"
     list_display = ["created_at", "project", "generation_time_ms", "gpt4_tokens_used",
                     "suggestions", "success"]
     list_filter = ["success", "project"]

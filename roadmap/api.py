@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from jobs import selectors as job_selectors
 from jobs.api.secrets import InternalSecretOrUser
 from jobs.errors import JobAlreadyQueued
+from jobs.integrations.targets import integration_targets_check
 from roadmap import selectors, services
 from roadmap.models import Project, RoadmapSuggestion
 from roadmap.serializers import (
@@ -119,6 +120,12 @@ class ProjectListCreate(generics.ListCreateAPIView):
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = dict(serializer.validated_data)
         organization = organization_for_create(self.request.user, data.pop("organization_id", None))
+        refused = integration_targets_check(
+            organization_id=organization.id, slack_channel=data.get("slack_channel", ""),
+            jira_project_key=data.get("jira_project_key", ""),
+        )
+        if refused:
+            raise ValidationError({field: [reason] for field, reason in refused.items()})
         serializer.instance = services.project_create(organization=organization, **data)
 
 

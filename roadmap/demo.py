@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from jobs.integrations.models import OrganizationIntegrationSettings
 from roadmap.models import Project
 from roadmap.services import project_create
 
 
 def seed(*, organization: Any, user: Any) -> str | None:
+    OrganizationIntegrationSettings.objects.get_or_create(
+        organization=organization,
+        defaults={"slack_channels": ["#roadmap"], "jira_project_keys": ["CORE"]},
+    )
     project = Project.objects.filter(organization=organization, name="Core product").first()
     if project is None:
         project = project_create(

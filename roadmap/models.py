@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+from jobs.integrations.targets import integration_targets_check
 
 
 class Project(models.Model):
@@ -30,6 +33,16 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # The admin's form (the API checks in its view): the organization's
+        # integration settings bound where the shared bot may post.
+        refused = integration_targets_check(
+            organization_id=self.organization_id, slack_channel=self.slack_channel,
+            jira_project_key=self.jira_project_key,
+        )
+        if refused:
+            raise ValidationError(refused)
 
 
 class Priority(models.TextChoices):

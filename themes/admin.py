@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from jobs.admin_tenancy import OrganizationScopedMixin
 from jobs.errors import JobAlreadyQueued
 from jobs.models import Organization
 from themes import services
@@ -37,13 +38,14 @@ def _scan(
         )
 
 
-class QuoteInline(admin.TabularInline):
+class QuoteInline(OrganizationScopedMixin, admin.TabularInline):
+    organization_path = "interview__organization"
     model = Quote
     extra = 1
 
 
 @admin.register(Interview)
-class InterviewAdmin(admin.ModelAdmin):
+class InterviewAdmin(OrganizationScopedMixin, admin.ModelAdmin):
     list_display = ["title", "organization", "interviewed_at", "created_at"]
     list_filter = ["organization", "interviewed_at"]
     search_fields = ["title", "transcript", "quotes__text"]
@@ -51,16 +53,18 @@ class InterviewAdmin(admin.ModelAdmin):
     inlines = [QuoteInline]
     actions = ["run_scan", "run_dry_scan"]
 
-    @admin.action(description="Run a theme scan of these interviews' organizations")
+    @admin.action(description="Run a theme scan of these interviews' organizations",
+                  permissions=["change"])
     def run_scan(self, request: HttpRequest, queryset: QuerySet[Interview]) -> None:
         _scan(self, request, queryset.values("organization_id"), dry_run=False)
 
-    @admin.action(description="Dry-run a theme scan (writes nothing)")
+    @admin.action(description="Dry-run a theme scan (writes nothing)", permissions=["change"])
     def run_dry_scan(self, request: HttpRequest, queryset: QuerySet[Interview]) -> None:
         _scan(self, request, queryset.values("organization_id"), dry_run=True)
 
 
-class EvidenceInline(admin.TabularInline):
+class EvidenceInline(OrganizationScopedMixin, admin.TabularInline):
+    organization_path = "theme__organization"
     model = ThemeEvidence
     extra = 0
     raw_id_fields = ["interview", "quote"]
@@ -68,7 +72,7 @@ class EvidenceInline(admin.TabularInline):
 
 
 @admin.register(Theme)
-class ThemeAdmin(admin.ModelAdmin):
+class ThemeAdmin(OrganizationScopedMixin, admin.ModelAdmin):
     list_display = ["name", "organization", "occurrences", "confidence_score",
                     "last_detected_at"]
     list_filter = ["organization"]
@@ -77,13 +81,14 @@ class ThemeAdmin(admin.ModelAdmin):
     inlines = [EvidenceInline]
     actions = ["run_scan"]
 
-    @admin.action(description="Run a theme scan of these themes' organizations")
+    @admin.action(description="Run a theme scan of these themes' organizations",
+                  permissions=["change"])
     def run_scan(self, request: HttpRequest, queryset: QuerySet[Theme]) -> None:
         _scan(self, request, queryset.values("organization_id"), dry_run=False)
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(OrganizationScopedMixin, admin.ModelAdmin):
     """Read-only: the audit trail is written by the scanner's executor alone."""
 
     list_display = ["created_at", "actor", "tool", "action", "entity", "entity_id"]

@@ -14,7 +14,13 @@ class ComparisonAdmin(admin.ModelAdmin):
     readonly_fields = ["data_hash", "created_at", "updated_at"]
     actions = ["warm_up", "warm_up_forecasts_now", "warm_up_ai_explanations_now"]
 
-    @admin.action(description="Warm up the selected comparisons (on demand)")
+    # Comparisons are global (public search terms, no organization): every staff
+    # member sees them; starting warmups, which run for hours, takes run_warmup.
+    def has_run_warmup_permission(self, request: Any) -> bool:
+        return bool(request.user.has_perm("warmup.run_warmup"))
+
+    @admin.action(description="Warm up the selected comparisons (on demand)",
+                  permissions=["run_warmup"])
     def warm_up(self, request: Any, queryset: Any) -> None:
         for comparison in queryset:
             job, queued = services.on_demand_start(comparison=comparison, source="admin")
@@ -29,11 +35,13 @@ class ComparisonAdmin(admin.ModelAdmin):
             return
         self.message_user(request, f"{job_type} queued: job {job.id}")
 
-    @admin.action(description="Run the nightly forecast warmup now (ignores the selection)")
+    @admin.action(description="Run the nightly forecast warmup now (ignores the selection)",
+                  permissions=["run_warmup"])
     def warm_up_forecasts_now(self, request: Any, queryset: Any) -> None:
         self._run_now(request, names.FORECASTS)
 
-    @admin.action(description="Run the weekly AI explanation warmup now (ignores the selection)")
+    @admin.action(description="Run the weekly AI explanation warmup now (ignores the selection)",
+                  permissions=["run_warmup"])
     def warm_up_ai_explanations_now(self, request: Any, queryset: Any) -> None:
         self._run_now(request, names.AI_EXPLANATIONS)
 

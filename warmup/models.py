@@ -52,6 +52,8 @@ class Comparison(models.Model):
             models.Index(fields=["-view_count", "-last_visited_at"], name="comparison_popular_idx"),
             models.Index(fields=["created_at"], name="comparison_created_idx"),
         ]
+        # The admin's warmup actions start jobs that run for hours.
+        permissions = [("run_warmup", "Can start warmups from the admin")]
 
     def __str__(self) -> str:
         return self.slug

@@ -4,6 +4,7 @@ from jobs.api import views
 from jobs.api.stream import job_events
 
 urlpatterns = [
+    path("health", views.health, name="health"),
     path("jobs", views.JobListCreateView.as_view(), name="job-list"),
     path("jobs/types", views.JobTypeListView.as_view(), name="job-types"),
     path("jobs/<uuid:job_id>", views.JobDetailView.as_view(), name="job-detail"),

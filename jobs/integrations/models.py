@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -27,3 +28,45 @@ class SentEffect(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key} ({self.state}) -> {self.external_id}"
+
+
+class OrganizationIntegrationSettings(models.Model):
+    """Where one organization's projects may send Slack messages and Jira issues.
+
+    Set by staff in the admin. The shared bot posts for every tenant, so a
+    project's `slack_channel` and `jira_project_key` must be on its
+    organization's lists (an empty list allows none: only the deployment's
+    defaults, SLACK_DEFAULT_CHANNEL and JIRA_PROJECT_KEY, used by projects
+    that name none).
+    """
+
+    organization = models.OneToOneField(
+        "jobs.Organization", on_delete=models.CASCADE, primary_key=True,
+        related_name="integration_settings",
+    )
+    slack_channels = ArrayField(
+        models.CharField(max_length=100), blank=True, default=list,
+        help_text="Slack channels this organization's projects may post to, comma separated "
+        "(#name or channel id)",
+    )
+    jira_project_keys = ArrayField(
+        models.CharField(max_length=32), blank=True, default=list,
+        help_text="Jira project keys this organization's projects may open issues in, "
+        "comma separated",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "organization integration settings"
+        verbose_name_plural = "organization integration settings"
+
+    def __str__(self) -> str:
+        return f"Integrations of {self.organization}"
+
+
+def normalize_slack_channel(channel: str) -> str:
+    return channel.strip().lstrip("#").lower()
+
+
+def normalize_jira_key(key: str) -> str:
+    return key.strip().upper()

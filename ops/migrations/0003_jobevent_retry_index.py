@@ -1,7 +1,7 @@
 """Formerly: ops created a partial index on the platform's jobs_jobevent table.
 
 The platform owns its tables' indexes: `JobEvent.Meta.indexes` declares it now
-(jobevent_retry_created_idx, jobs migration 0007_issue19_jobevent_retry_index,
+(jobevent_retry_created_idx, jobs migration 0008_issue19_jobevent_retry_index,
 which renames the index this migration used to create on databases that have
 it). Kept, empty, so the migration graph of existing databases stays whole.
 """

@@ -1,5 +1,6 @@
-"""The fast answer to GET /api/jobs/{id} (config.asgi's route and the view's own
-fast path) says exactly what DRF says, and leaves everything else to DRF."""
+"""The fast answer to GET /api/jobs/{id} (config.asgi's route) says exactly what
+DRF says (through the general path: Django's WSGI handler on the thread pool),
+and leaves everything else to DRF."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from rest_framework.authtoken.models import Token
 
 
 def _import_asgi() -> Any:
-    """config.asgi as a test imports it: without the server's changes to the
-    settings (its connection pool, the async WhiteNoise), which would apply to
-    every later test of the run. The environment is put back at once, so a
-    server another test starts as a subprocess gets its usual settings."""
-    names = {"WEB_DB_POOL_SIZE": "0", "WEB_ASYNC_WHITENOISE": "0"}
+    """config.asgi as a test imports it: without the server's change to the
+    settings (its connection pool), which would apply to every later test of
+    the run. The environment is put back at once, so a server another test
+    starts as a subprocess gets its usual settings."""
+    names = {"WEB_DB_POOL_SIZE": "0"}
     saved = {k: os.environ.get(k) for k in names}
     os.environ.update(names)
     try:
@@ -94,7 +95,6 @@ def test_route_answers_like_django(job_and_token: Any, monkeypatch: Any) -> None
     headers = {"Authorization": f"Token {token}"}
     fast = _call(asgi.application, path, headers)
     monkeypatch.setattr(asgi, "_poll_headers", None)  # the route off: Django and DRF
-    monkeypatch.setattr(views, "poll_job", _never)  # and the view's fast path off
     slow = _call(asgi.application, path, headers)
     assert fast[0] == slow[0] == 200
     assert fast[2] == slow[2]
@@ -110,26 +110,11 @@ def test_not_modified_like_django(job_and_token: Any, monkeypatch: Any) -> None:
     headers = {"Authorization": f"Token {token}", "If-None-Match": f'W/"other", {etag}'}
     fast = _call(asgi.application, path, headers)
     monkeypatch.setattr(asgi, "_poll_headers", None)
-    monkeypatch.setattr(views, "poll_job", _never)
     slow = _call(asgi.application, path, headers)
     assert fast[0] == slow[0] == 304
     assert fast[2] == slow[2] == b""
     assert fast[1] == slow[1]
     assert "content-type" not in fast[1]
-
-
-def test_view_fast_path_answers_like_drf(job_and_token: Any, monkeypatch: Any) -> None:
-    """With the route off (other middleware, say), the view's own fast path."""
-    _fresh_pools(monkeypatch)
-    job, token, _ = job_and_token
-    monkeypatch.setattr(asgi, "_poll_headers", None)
-    path = f"/api/jobs/{job.id}"
-    headers = {"Authorization": f"Token {token}"}
-    fast = _call(asgi.application, path, headers)
-    monkeypatch.setattr(views, "poll_job", _never)
-    slow = _call(asgi.application, path, headers)
-    assert fast == slow
-    assert fast[0] == 200
 
 
 @pytest.mark.parametrize(
@@ -157,5 +142,19 @@ def test_everything_else_goes_to_drf(
         assert b"detail" in body
 
 
-async def _never(**kwargs: Any) -> None:
-    return None
+
+def test_sync_views_on_the_thread_pool_async_views_on_the_loop(job_and_token: Any) -> None:
+    """The general path: every sync view (DRF's) runs whole on the WSGI handler's
+    thread pool, the event stream (an async view) stays on Django's ASGI handler."""
+    job, token, _ = job_and_token
+    assert asgi._async_view(f"/api/jobs/{job.id}/events") is True
+    assert asgi._async_view("/api/jobs") is False
+    assert asgi._async_view(f"/api/jobs/{job.id}") is False
+    assert asgi._async_view("/no/such/page") is False
+    code, headers, body = _call(asgi.application, "/api/jobs", {"Authorization": f"Token {token}"})
+    assert code == 200
+    assert headers["content-type"] == "application/json"
+    assert headers["x-frame-options"] == "DENY"  # Django's middleware ran
+    assert f'"id":"{job.id}"'.encode() in body
+    code, _, body = _call(asgi.application, "/api/health", {})
+    assert (code, body) == (200, b'{"status": "ok"}')

@@ -123,7 +123,7 @@ def _closed_port() -> int:
 
 @pytest.mark.parametrize(("path", "expected"), [
     ("/gone", "Company URL doesn't exist: {url}/gone answered HTTP 404"),
-    ("/to-private", "points at a private address (10.1.2.3)"),
+    ("/to-private", "http://10.1.2.3/admin is not allowed: it does not point at a public"),
     ("closed", "could not be reached (the site is down or does not exist): connection refused"),
 ])
 def test_bad_urls_fail_at_once_without_retries(api, decision, site, clean_queue, path, expected):

@@ -33,14 +33,14 @@ def test_redirects_are_followed_and_each_hop_is_checked(site):
     page = scraper.scrape(f"{site.url}/hop")
 
     assert page["final_url"] == f"{site.url}/" and page["title"].startswith("Acme Corp")
-    with pytest.raises(InvalidInputError, match=r"private address \(10\.1\.2\.3\)"):
+    with pytest.raises(InvalidInputError, match="is not allowed"):
         scraper.scrape(f"{site.url}/to-private")
 
 
 def test_private_addresses_are_refused_unless_allowed(site, settings):
     settings.COMPETITORS_SCRAPE_ALLOW_PRIVATE_HOSTS = []
 
-    with pytest.raises(InvalidInputError, match="points at a private address"):
+    with pytest.raises(InvalidInputError, match="is not allowed"):
         scraper.scrape(f"{site.url}/")
     assert site.requests == []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import uuid
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -184,3 +185,79 @@ def test_a_nul_byte_in_a_query_parameter_or_field_is_a_400_not_a_500(api):
     for response in (query, body):
         assert response.status_code == 400, response.content
         assert "nul" in str(response.json()).lower()
+
+
+def test_a_project_cannot_name_another_tenants_slack_channel_or_jira_project(api, org, other_org):
+    from jobs.integrations.models import OrganizationIntegrationSettings
+    from roadmap.models import Project
+
+    OrganizationIntegrationSettings.objects.create(
+        organization=other_org, slack_channels=["#globex-board"], jira_project_keys=["GLX"])
+    tries = [{"slack_channel": "#globex-board"}, {"slack_channel": "globex-board"},
+             {"slack_channel": "#GLOBEX-BOARD"}, {"jira_project_key": "GLX"},
+             {"jira_project_key": "glx"}, {"slack_channel": "C0123456789"}]
+    refused = 0
+    for extra in tries:
+        response = api.post("/api/roadmap/projects", {"name": "Hijack", **extra}, format="json")
+        refused += response.status_code == 400 and "not allowed" in str(response.json())
+    record("projects pointed at another tenant's Slack channel or Jira project",
+           did=len(tries), lost=len(tries) - refused, note="400 on the field")
+    assert refused == len(tries)
+    assert not Project.objects.filter(name="Hijack").exists()
+
+
+HOSTILE_ADDRESSES = ["127.0.0.1", "10.0.0.8", "169.254.169.254", "::1", "64:ff9b::7f00:1",
+                     "64:ff9b::a9fe:a9fe", "2002:7f00:1::", "::127.0.0.1", "::ffff:10.0.0.8",
+                     "fd00::1", "100.64.0.1", "0.0.0.0"]
+
+
+def test_company_urls_that_resolve_inside_are_refused_without_naming_the_address(
+    monkeypatch, settings
+):
+    import socket
+
+    import urllib3.util.connection
+
+    from competitors import scraper
+    from jobs.errors import InvalidInputError
+
+    settings.COMPETITORS_SCRAPE_ALLOW_PRIVATE_HOSTS = []
+    answers: dict[str, str] = {}
+    connects: list[Any] = []
+
+    def resolve(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        address = answers[str(host)]
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(urllib3.util.connection, "create_connection",
+                        lambda *a, **k: connects.append(a))
+    leaked = refused = 0
+    for n, address in enumerate(HOSTILE_ADDRESSES):
+        host = f"intranet-{n}.example"
+        answers[host] = address
+        try:
+            scraper.scrape(f"http://{host}/")
+        except InvalidInputError as exc:
+            refused += "not allowed" in str(exc)
+            leaked += address in str(exc)
+    record("company URLs resolving to internal addresses (IPv4, IPv6, NAT64, 6to4)",
+           did=len(HOSTILE_ADDRESSES), lost=len(HOSTILE_ADDRESSES) - refused + leaked,
+           note="refused as not allowed; the address is never named")
+    assert refused == len(HOSTILE_ADDRESSES) and leaked == 0 and connects == []
+
+
+def test_one_person_in_two_organizations_cannot_double_their_active_jobs(api, user, other_org):
+    from jobs.models import Membership
+
+    Membership.objects.create(user=user, organization=other_org)
+    codes = []
+    for n in range(8):
+        body = {"type": "diagnostic"}
+        if n % 2:
+            body["organization_id"] = str(other_org.id)
+        codes.append(api.post("/api/jobs", body, format="json").status_code)
+    record("one person's creates across two organizations", did=len(codes),
+           lost=abs(codes.count(201) - 3), note="3 accepted in all, then 429 (scope user)")
+    assert codes.count(201) == 3 and codes.count(429) == 5

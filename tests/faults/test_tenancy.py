@@ -295,3 +295,111 @@ def test_the_admin_actions_refuse_non_staff_and_leave_the_job(user, globex):
     job.refresh_from_db()
     assert job.status == "pending"
     assert dt.datetime.now(dt.UTC) - job.created_at < dt.timedelta(minutes=5)
+
+
+def test_a_deactivated_organizations_own_member_gets_nothing_on_any_route(globex, other_org):
+    """Globex is deactivated; its own member tries every route with Globex's ids."""
+    from rest_framework.authtoken.models import Token
+
+    from jobs.models import Job, Organization
+
+    before = snapshot(globex)
+    jobs_before = Job.objects.filter(organization=other_org).count()
+    Organization.objects.filter(id=other_org.id).update(is_active=False)
+    owner = globex["owner"]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner).key}")
+    page = Client()
+    page.force_login(owner)
+    probes = 0
+    problems: list[str] = []
+    for route, params in routes():
+        if PUBLIC.match(route) or GLOBAL.match(route) or SECRET.match(route):
+            continue
+        url = fill(route, ids_for(route, globex)) if params else "/" + route
+        client = api if route.startswith("api/") else page
+        methods = (METHODS if params else ("GET", "POST")) if route.startswith("api/") \
+            else ("GET",)
+        for method in methods:
+            body = {**BODY, "organization_id": str(other_org.id),
+                    "organization": str(other_org.id)}
+            response = client.generic(method, url, json.dumps(body),
+                                      content_type="application/json")
+            probes += 1
+            content = b"".join(response) if response.streaming else response.content
+            # 302: a page that sends a non-staff user to the login.
+            refused = response.status_code in (302, 400, 403, 404, 405) if not params else (
+                response.status_code in (403, 404, 405)
+                or same_as_for_nobody(client, method, route, ids_for(route, globex), body,
+                                      response))
+            # A list may answer 200, empty of the organization's rows.
+            if MARK.encode() in content or not (refused or (
+                    method == "GET" and not params and response.status_code == 200)):
+                problems.append(f"{method} {url}: {response.status_code} {content[:160]!r}")
+    after = snapshot(globex)
+    changed = [name for name in before if before[name] != after[name]]
+    created = Job.objects.filter(organization=other_org).count() - jobs_before
+    record("a deactivated organization's member on every route", did=probes,
+           lost=len(problems) + len(changed) + created,
+           note="403/404 (400 for a create), no data, nothing written")
+    assert not problems, "\n".join(problems)
+    assert not changed and created == 0
+    assert probes > 100
+
+
+def test_a_staff_member_with_every_permission_sees_and_acts_on_their_own_rows_only(
+    make_user, org, globex
+):
+    """A careless (or hostile) staff member of Acme who holds every permission but is
+    not a superuser: every admin changelist, Globex's change pages, and every action
+    of every admin run on Globex's rows."""
+    from django.contrib import admin as django_admin
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    from jobs.admin_tenancy import OrganizationScopedMixin
+    from jobs.models import Job
+
+    staff = make_user(org, is_staff=True)
+    staff.user_permissions.set(Permission.objects.all())
+    client = Client()
+    client.force_login(staff)
+    before = snapshot(globex)
+    jobs_before = Job.objects.filter(organization=globex["job"].organization_id).count()
+    theirs = {type(obj): obj for name, obj in globex.items() if name != "owner"}
+    probes = 0
+    problems: list[str] = []
+    for model, model_admin in django_admin.site._registry.items():
+        if not isinstance(model_admin, OrganizationScopedMixin):
+            continue
+        meta = model._meta
+        changelist = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        listing = client.get(changelist)
+        probes += 1
+        if listing.status_code != 200 or MARK.encode() in listing.content:
+            problems.append(f"changelist {changelist}: {listing.status_code}")
+        target = theirs.get(model)
+        if target is None:
+            continue
+        change = client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_change",
+                                    args=[target.pk]))
+        probes += 1
+        if change.status_code not in (302, 404) or MARK.encode() in change.content:
+            problems.append(f"change page of {meta.model_name}: {change.status_code}")
+        for action in model_admin.get_actions(listing.wsgi_request):
+            response = client.post(changelist, {"action": action, "post": "yes",
+                                                "_selected_action": [str(target.pk)]})
+            probes += 1
+            if MARK.encode() in response.content:
+                problems.append(f"action {action} on {meta.model_name} showed Globex's row")
+    after = snapshot(globex)
+    changed = [name for name in before if before[name] != after[name]]
+    created = Job.objects.filter(organization=globex["job"].organization_id).count() \
+        - jobs_before
+    record("a staff member with every permission, on another organization's rows",
+           did=probes, lost=len(problems) + len(changed) + created,
+           note="not in changelists, change pages refused, actions change nothing")
+    assert not problems, "\n".join(problems)
+    assert not changed, f"another organization's rows changed: {changed}"
+    assert created == 0
+    assert probes > 20

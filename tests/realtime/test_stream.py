@@ -127,6 +127,26 @@ def test_authentication_and_organization_scoping(asgi_server, auth, make_job, ma
     by_session.close()
 
 
+def test_a_deactivated_organizations_member_gets_no_stream(asgi_server, auth, make_job):
+    job = make_job()
+    client = Client()
+    client.force_login(job.user)
+    cookie = {"Cookie": f"sessionid={client.cookies['sessionid'].value}"}
+    Organization.objects.filter(id=job.organization_id).update(is_active=False)
+
+    # stream=True: an open stream (the defect) answers 200 and never ends.
+    with requests.get(events_url(asgi_server, job), headers=auth, timeout=10,
+                      stream=True) as by_token:
+        token_code = by_token.status_code
+        detail = by_token.json()["detail"] if token_code == 404 else ""
+    with requests.get(events_url(asgi_server, job), headers=cookie, timeout=10,
+                      stream=True) as by_session:
+        session_code = by_session.status_code
+
+    assert token_code == 404 and session_code == 404
+    assert detail == "No such job."
+
+
 def test_many_open_streams_share_one_database_connection(asgi_server, auth, make_job):
     jobs = [make_job() for _ in range(5)]
     few = [SSE(events_url(asgi_server, jobs[0]), headers=auth) for _ in range(2)]

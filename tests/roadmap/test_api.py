@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from jobs.integrations.models import OrganizationIntegrationSettings
 from roadmap.models import Project, RoadmapGenerationLog, RoadmapSuggestion
 from tests.roadmap.builders import scored_themes
 from tests.themes.builders import theme
@@ -16,6 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_members_create_and_list_projects(api, org):
+    OrganizationIntegrationSettings.objects.create(
+        organization=org, slack_channels=["#new"], jira_project_keys=["NEW"])
     created = api.post("/api/roadmap/projects", {"name": "New", "slack_channel": "#new",
                                                  "jira_project_key": "NEW"}, format="json")
 

@@ -1,7 +1,8 @@
 """`make run`: migrate, create demo data, then run the web server and a worker.
 
 Ctrl-C (or SIGTERM) stops both. The web server is uvicorn (ASGI, so event
-streams work); the worker is `manage.py procrastinate worker`.
+streams work) as config/server.py sets it up (WEB_WORKERS processes); the
+worker is `manage.py procrastinate worker`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from config.server import uvicorn_command
 
 
 class Command(BaseCommand):
@@ -33,19 +36,7 @@ class Command(BaseCommand):
             call_command("demo_setup")
         python = sys.executable
         procs: list[subprocess.Popen[bytes]] = [
-            subprocess.Popen(
-                [
-                    python,
-                    "-m",
-                    "uvicorn",
-                    "config.asgi:application",
-                    "--host",
-                    options["host"],
-                    "--port",
-                    str(options["port"]),
-                    "--no-access-log",
-                ]
-            )
+            subprocess.Popen(uvicorn_command(options["host"], options["port"]))
         ]
         if not options["no_worker"]:
             procs.append(subprocess.Popen([python, "manage.py", "procrastinate", "worker"]))

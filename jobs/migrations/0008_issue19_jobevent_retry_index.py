@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("jobs", "0006_issue19_runlog_skipped"),
+        ("jobs", "0007_issue19_runlog_skipped"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0005_issue18_trace_context'),
+        ('jobs', '0006_issue14_job_perms_user_index'),
     ]
 
     operations = [
