@@ -51,7 +51,7 @@ BODY = {
 }
 BODIES = [BODY, {**BODY, "kind": "evidence"}, {**BODY, "kind": "PROMPT_RESPONSE"}]
 # Routes with no organization's data behind them.
-PUBLIC = re.compile(r"^(api/schema/|api/docs/|metrics$|demo-site/|$)")
+PUBLIC = re.compile(r"^(api/schema/|api/docs/|api/health$|metrics$|demo-site/|$)")
 # Global by design (warmup comparisons describe public search terms, not a tenant's data).
 GLOBAL = re.compile(r"^api/(comparisons|comparison/)")
 # Shared-secret endpoints: tests/faults/test_hostile_input.py covers them. The event
