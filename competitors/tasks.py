@@ -64,25 +64,25 @@ COMPETITOR_ANALYSIS = _register(
     "Scrape a competitor's website, search news and reviews, and write its profile for a "
     "decision.",
     competitor_analysis.CompetitorAnalysisInput,
-    modal_title="Analyzing Competitor", icon="🔍",
+    modal_title="Analyzing Competitor", icon="search",
 )
 MARKET_RESEARCH = _register(
     "market_research", market_research.run, "Market research",
     "Search market sources and record evidence items for a decision.",
     market_research.MarketResearchInput,
-    modal_title="Researching the Market", icon="📈",
+    modal_title="Researching the Market", icon="trend",
 )
 BRIEF_GENERATION = _register(
     "brief_generation", brief_generation.run, "Brief generation",
     "Write a brief from everything gathered for a decision.",
     brief_generation.BriefGenerationInput,
-    modal_title="Generating Brief", icon="📝",
+    modal_title="Generating Brief", icon="file",
 )
 OPTION_ANALYSIS = _register(
     "option_analysis", option_analysis.run, "Option analysis",
     "Assess one option of a decision: pros, cons, risks and a score.",
     option_analysis.OptionAnalysisInput,
-    modal_title="Analyzing Option", icon="⚖️",
+    modal_title="Analyzing Option", icon="scale",
     # Two analyses of one option would race to write it: one at a time.
     lock=lambda input, scope: f"competitors:option:{input.get('option_id')}",
 )
@@ -90,7 +90,7 @@ EVIDENCE_SEARCH = _register(
     "evidence_search", evidence_search.run, "Evidence search",
     "Find evidence for a question in search sources and the decision's material.",
     evidence_search.EvidenceSearchInput,
-    modal_title="Searching for Evidence", icon="🔎",
+    modal_title="Searching for Evidence", icon="evidence",
 )
 
 DECISION_JOB_TYPES = (COMPETITOR_ANALYSIS, MARKET_RESEARCH, BRIEF_GENERATION, OPTION_ANALYSIS,

@@ -19,11 +19,15 @@ from jobs.models import ACTIVE_STATUSES, Job
 
 
 def job_types_info() -> dict[str, dict[str, Any]]:
-    """What the page's script needs per job type: names, durations, poll intervals."""
+    """What the page's script needs per job type: names, durations (measured once the
+    type has run a few times), poll intervals."""
+    measured = job_selectors.measured_durations([t.name for t in DECISION_JOB_TYPES])
     return {
         t.name: {
             "title": t.title,
-            "typical_duration": t.typical_duration,
+            "typical_duration": job_selectors.duration_hint(measured.get(t.name),
+                                                            t.typical_duration),
+            "measured_duration": measured.get(t.name),
             "poll_interval_ms": t.poll_interval,
             "max_duration_seconds": t.max_duration,
             "modal_title": t.extra.get("modal_title", t.title),
@@ -33,10 +37,10 @@ def job_types_info() -> dict[str, dict[str, Any]]:
     }
 
 
-def _job_info(job: Job) -> dict[str, Any]:
+def _job_info(job: Job, place: int | None = None) -> dict[str, Any]:
     return {"id": str(job.id), "type": job.type, "status": job.status,
             "progress": job.progress, "status_message": job.status_message,
-            "input": job.input}
+            "input": job.input, "queue_place": place}
 
 
 @login_required
@@ -66,7 +70,8 @@ def decision_list(request: HttpRequest) -> HttpResponse:
 @ensure_csrf_cookie
 def decision_page(request: HttpRequest, decision_id: Any) -> HttpResponse:
     decision = selectors.decision_for_user(request.user, decision_id)
-    active = selectors.decision_jobs(decision).filter(status__in=ACTIVE_STATUSES)
+    active = list(selectors.decision_jobs(decision).filter(status__in=ACTIVE_STATUSES))
+    places = job_selectors.queue_places(active)
     return render(request, "competitors/decision_detail.html", {
         "decision": decision,
         "options": decision.options.all(),
@@ -76,7 +81,7 @@ def decision_page(request: HttpRequest, decision_id: Any) -> HttpResponse:
         .order_by("-created_at", "position")[:50],
         "brief": decision.outputs.filter(kind="brief").first(),
         "job_types": job_types_info(),
-        "active_jobs": [_job_info(j) for j in active],
+        "active_jobs": [_job_info(j, places.get(j.id)) for j in active],
     })
 
 
@@ -94,9 +99,10 @@ def competitor_profile_page(request: HttpRequest, decision_id: Any, profile_id: 
 def job_list_page(request: HttpRequest) -> HttpResponse:
     jobs = selectors.recent_jobs_for_user(request.user)
     titles = {t.name: t.title for t in registry.all_types()}
+    places = job_selectors.queue_places(jobs)
     rows = [
         {"job": job, "title": titles.get(job.type, job.type),
-         "poll_interval_ms": _poll_interval(job.type)}
+         "poll_interval_ms": _poll_interval(job.type), "place": places.get(job.id)}
         for job in jobs
     ]
     return render(request, "jobs/job_list.html", {"rows": rows})

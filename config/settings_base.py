@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "reports",
     "competitors",
     "ops",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -82,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "web.context_processors.shell",
             ],
         },
     },
@@ -132,7 +134,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
-LOGIN_URL = "/admin/login/"
+# The product's own sign-in page (web/urls.py) for every member, staff or not.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 
 # --- API ------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -14,8 +14,14 @@ class DocumentForm(forms.Form):
     use_reviews = forms.BooleanField(required=False, initial=False, label="Reviews")
 
 
+# The words a person picks from (the stored values stay the API's).
+BLOCK_KIND_LABELS = {Block.Kind.PROMPT_RESPONSE: "AI-written (from a prompt)",
+                     Block.Kind.TEXT: "Text", Block.Kind.HEADING: "Heading"}
+
+
 class BlockForm(forms.Form):
-    kind = forms.ChoiceField(choices=Block.Kind.choices, initial=Block.Kind.PROMPT_RESPONSE)
+    kind = forms.ChoiceField(choices=[(k, BLOCK_KIND_LABELS[k]) for k in Block.Kind],
+                             initial=Block.Kind.PROMPT_RESPONSE)
     prompt = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     content = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 

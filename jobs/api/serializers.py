@@ -6,7 +6,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from jobs import registry
+from jobs import registry, selectors
 from jobs.errors import UnknownJobType
 from jobs.models import Job, JobEvent
 
@@ -97,5 +97,23 @@ class JobTypeSerializer(serializers.Serializer):
     description = serializers.CharField()
     poll_interval_ms = serializers.IntegerField(source="poll_interval")
     max_duration_seconds = serializers.IntegerField(source="max_duration")
-    typical_duration = serializers.CharField()
+    typical_duration = serializers.SerializerMethodField(
+        help_text="How long a run usually takes, in words: measured over the type's latest "
+                  "completed runs once there are a few, else the type's written estimate.")
+    measured_duration = serializers.SerializerMethodField(
+        help_text="Seconds from start to completion over the latest completed runs "
+                  "(runs, p25, median, p75), or null before there are a few.")
     max_retries = serializers.IntegerField(source="retries")
+
+    def _measured(self, job_type: Any) -> dict[str, float | int] | None:
+        measured = self.context.get("measured") or {}
+        return measured.get(job_type.name)
+
+    def get_typical_duration(self, job_type: Any) -> str:
+        return selectors.duration_hint(self._measured(job_type), job_type.typical_duration)
+
+    @extend_schema_field({"type": "object", "nullable": True, "properties": {
+        "runs": {"type": "integer"}, "p25": {"type": "number"},
+        "median": {"type": "number"}, "p75": {"type": "number"}}})
+    def get_measured_duration(self, job_type: Any) -> dict[str, float | int] | None:
+        return self._measured(job_type)

@@ -189,7 +189,8 @@ class JobTypeListView(APIView):
     @extend_schema(summary="Job types you can start", responses={200: JobTypeSerializer(many=True)})
     def get(self, request: Request) -> Response:
         types = [t for t in registry.all_types() if t.public]
-        return Response(JobTypeSerializer(types, many=True).data)
+        measured = selectors.measured_durations([t.name for t in types])
+        return Response(JobTypeSerializer(types, many=True, context={"measured": measured}).data)
 
 
 # --- the fast path of GET /api/jobs/{id} -----------------------------------------

@@ -53,7 +53,8 @@ def test_a_competitor_analysis_advances_live_in_the_modal_to_a_saved_profile(
     analyse(page, decision, f"{site.url}/")
     modal = page.locator("#job-modal")
     assert modal.locator("#job-modal-title").inner_text().endswith("Analyzing Competitor")
-    assert modal.locator(".hint").inner_text() == "💡 This usually takes 30-90 seconds"
+    assert modal.locator(".hint").inner_text() == "This usually takes 30-90 seconds"
+    assert modal.locator(".hint svg use").get_attribute("href") == "#i-bulb"  # an icon, no emoji
     assert modal.locator("button.cancel").is_visible()
     page.wait_for_function("document.querySelector('#job-modal').dataset.mode === 'stream'")
 
@@ -85,7 +86,8 @@ def test_run_in_background_closes_the_modal_and_toasts_the_start_then_the_result
     started = page.wait_for_selector(".toast:has-text('Competitor analysis started')")
     assert page.locator("#job-modal").is_hidden()
     assert started.inner_text().splitlines() == [
-        "✓ Competitor analysis started", "We'll notify you when it's ready.", "View"]
+        "Competitor analysis started", "We'll notify you when it's ready.", "View"]
+    assert started.query_selector("svg use").get_attribute("href") == "#i-clock"
     assert started.query_selector("a.view").get_attribute("href") == f"/jobs/#job-{job.id}"
     assert started.get_attribute("data-job-id") == str(job.id)
     background_worker()
@@ -110,9 +112,13 @@ def test_cancel_a_running_job_from_the_modal(page, decision, site, settings, bac
 
     page.click("#job-modal button.cancel")
 
-    assert page.locator("#job-modal .message").inner_text() == "Cancelling..."
+    assert page.locator("#job-modal .message").inner_text() == (
+        "Cancelling: the job stops at its next step.")
     toast = page.wait_for_selector(".toast:has-text('Competitor analysis cancelled')")
     assert "The job was cancelled." in toast.inner_text()
+    # Cancelled is not a success: its own class and icon, never the check mark.
+    assert "toast-cancelled" in toast.get_attribute("class")
+    assert toast.query_selector("svg use").get_attribute("href") == "#i-ban"
     assert page.locator("#job-modal").is_hidden()
     job.refresh_from_db()
     assert job.status == "cancelled" and not CompetitorProfile.objects.exists()
@@ -140,7 +146,7 @@ def test_the_browser_polls_at_the_types_interval_when_the_stream_is_blocked(
     background_worker()
 
     page.wait_for_selector(".toast-success:has-text('Competitor profile ready')")
-    assert page.locator("#job-modal .mode").inner_text() == "polling"
+    assert page.locator("#job-modal .mode").inner_text() == "Checking every few seconds"
     assert CompetitorProfile.objects.filter(decision=decision).count() == 1
     times = page.evaluate(POLL_TIMES)
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
@@ -165,8 +171,9 @@ def test_brief_generation_shows_inline_progress_then_the_brief(page, decision, b
 
     page.wait_for_selector("#brief-output .brief-content")
     output = Output.objects.get(decision=decision)
-    assert page.locator("#brief-output .brief-content").inner_text().startswith(
-        f"# Brief: {decision.title}")
+    # The brief's Markdown is rendered: its title is a heading, not "# Brief: ...".
+    assert page.locator("#brief-output .brief-content h1").first.inner_text() == (
+        f"Brief: {decision.title}")
     assert "Synthesizing decision data..." in seen(page, "inline")
     assert inline.is_hidden() and not page.locator("#generate-brief").is_disabled()
     assert output.content.startswith("# Brief:")
@@ -192,14 +199,16 @@ def test_the_jobs_page_shows_status_live(page, decision, org, user, background_w
                                decision_id=decision.id)
     page.goto("/jobs/")
     row = page.locator(f"#job-{job.id}")
-    assert row.locator(".status").inner_text() == "pending"
+    assert row.locator(".status").inner_text() == "Queued"
+    assert row.locator(".message").inner_text().startswith("Waiting for a worker to start it")
     page.wait_for_function(
         f"document.querySelector('#job-{job.id}').dataset.mode === 'stream'")
 
     background_worker()
 
     page.wait_for_function(
-        f"document.querySelector('#job-{job.id} .status').textContent === 'completed'")
+        f"document.querySelector('#job-{job.id}').dataset.status === 'completed'")
+    assert row.locator(".status").inner_text() == "Done"
     assert row.locator(".percent").inner_text() == "100%"
     assert row.locator(".message").inner_text() == "Completed"
 

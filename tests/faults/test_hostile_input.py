@@ -173,7 +173,7 @@ def test_admin_actions_and_dashboard_refuse_non_staff(make_user, org):
     dashboard = client.get("/ops/")
 
     assert action.status_code == 302 and "/admin/login/" in action["Location"]
-    assert dashboard.status_code == 302
+    assert dashboard.status_code == 403
     job.refresh_from_db()
     assert job.status == "pending"
 

@@ -99,7 +99,7 @@ def test_the_editor_renders_prompt_blocks_with_their_actions_and_history(client,
                    'class="cancel" hidden'):
         assert action in html
     assert f'data-poll-ms="{settings.REPORTS_POLL_INTERVAL_MS}"' in html
-    assert '<span class="revision-count">1</span>' in html and "manual edit" in html
+    assert '<span class="revision-count">1</span>' in html and "Manual edit" in html
     assert "jobs/jobpoll.js" in html and "reports/editor.js" in html
     assert "data-active-job-id" not in html
 

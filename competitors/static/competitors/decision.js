@@ -16,42 +16,16 @@
   var decisionId = root.dataset.decisionId;
   var types = JSON.parse(document.getElementById('job-types').textContent);
   var modal = document.getElementById('job-modal');
-  var modalJob = null;  // {id, type, stop}
+  var modalJob = null;  // {id, type, stop, cancelling}
+  // Escape works as "Run in background": the job goes on, a toast says when it is done.
+  var modalDialog = PlinthJobs.dialog(modal, { onEscape: function () { runInBackground(); } });
 
-  // --- toasts with a View link (the seed's background pattern) ----------------------
+  // --- toasts: PlinthJobs.toast (web/static/web/ui.js); a job's later toast replaces
+  // its "started" one (same jobId) ----------------------------------------------------
 
   function toast(title, message, options) {
     options = options || {};
-    var box = document.getElementById('toasts');
-    if (!box) {
-      box = document.createElement('div');
-      box.id = 'toasts';
-      box.className = 'toasts';
-      document.body.appendChild(box);
-    }
-    var item = document.createElement('div');
-    item.className = 'toast toast-' + (options.kind || 'info');
-    item.setAttribute('role', 'status');
-    if (options.jobId) item.dataset.jobId = options.jobId;
-    var strong = document.createElement('strong');
-    strong.textContent = (options.kind === 'error' ? '⚠ ' : '✓ ') + title;
-    var text = document.createElement('div');
-    text.textContent = message;
-    item.appendChild(strong);
-    item.appendChild(text);
-    if (options.href) {
-      var actions = document.createElement('div');
-      actions.className = 'toast-actions';
-      var link = document.createElement('a');
-      link.href = options.href;
-      link.textContent = 'View';
-      link.className = 'view';
-      actions.appendChild(link);
-      item.appendChild(actions);
-    }
-    box.appendChild(item);
-    setTimeout(function () { item.remove(); }, options.kind === 'error' ? 12000 : 8000);
-    return item;
+    return PlinthJobs.toast(title, message, options.kind || 'info', options);
   }
 
   function errorMessage(job) {
@@ -115,7 +89,7 @@
   function failed(type, job) {
     var cancelled = job.status === 'cancelled';
     toast(cancelled ? types[type].title + ' cancelled' : types[type].title + ' failed', errorMessage(job),
-          { kind: cancelled ? 'info' : 'error', jobId: job.id });
+          { kind: cancelled ? 'cancelled' : 'error', jobId: job.id });
   }
 
   // --- starting a job ----------------------------------------------------------------
@@ -124,10 +98,19 @@
     return PlinthJobs.api('POST', '/api/jobs', { type: type, decision_id: decisionId, input: input })
       .catch(function (error) {
         var message = error.message;
-        if (error.data && error.data.input) message = JSON.stringify(error.data.input);
+        if (error.data && error.data.input) message = describeFields(error.data.input);
         toast('Could not start ' + types[type].title.toLowerCase(), message, { kind: 'error' });
         throw error;
       });
+  }
+
+  // Field errors as sentences ("company_url: Enter a valid URL." -> "Company url: ...").
+  function describeFields(fields) {
+    if (typeof fields !== 'object' || fields === null) return String(fields);
+    return Object.keys(fields).map(function (name) {
+      var value = fields[name];
+      return PlinthJobs.fieldWords(name) + ': ' + (Array.isArray(value) ? value.join(' ') : String(value));
+    }).join(' ');
   }
 
   function follow(type, jobId, handlers) {
@@ -143,7 +126,7 @@
   function inBackground(type, jobId, announce) {
     if (announce) {
       toast(types[type].title + ' started', "We'll notify you when it's ready.",
-            { href: '/jobs/#job-' + jobId, jobId: jobId });
+            { href: '/jobs/#job-' + jobId, jobId: jobId, icon: 'clock' });
     }
     follow(type, jobId, {});
   }
@@ -155,30 +138,34 @@
     modal.querySelector('.bar').style.width = pct + '%';
     modal.querySelector('.progress').setAttribute('aria-valuenow', String(pct));
     modal.querySelector('.percent').textContent = pct + '%';
-    if (job.status_message) modal.querySelector('.message').textContent = job.status_message;
+    modal.querySelector('.progress').classList.toggle('indeterminate', job.status === 'pending');
+    var cancelling = modalJob && modalJob.cancelling && !PlinthJobs.isFinal(job.status || '');
+    var text = PlinthJobs.progressText({ status: job.status, status_message: job.status_message,
+                                         queue_place: job.queue_place, cancelling: cancelling });
+    if (text) modal.querySelector('.message').textContent = text;
   }
 
   function closeModal() {
-    modal.hidden = true;
+    modalDialog.close();
     modalJob = null;
   }
 
   function openModal(type, jobId) {
     var info = types[type];
-    modal.querySelector('.icon').textContent = info.icon;
+    modal.querySelector('.icon-use').setAttribute('href', '#i-' + (info.icon || 'sparkle'));
     modal.querySelector('.title').textContent = info.modal_title;
     modal.querySelector('.typical').textContent = info.typical_duration;
     modal.querySelector('.message').textContent = 'Starting...';
     modal.querySelector('.mode').textContent = '';
     modal.querySelector('.cancel').disabled = false;
     modal.dataset.jobId = jobId;
-    setModal({ progress: 0 });
-    modal.hidden = false;
     modalJob = { id: jobId, type: type };
+    setModal({ progress: 0, status: 'pending' });
+    modalDialog.open();
     modalJob.stop = follow(type, jobId, {
       onMode: function (mode) {
         modal.dataset.mode = mode;
-        modal.querySelector('.mode').textContent = mode === 'stream' ? 'live' : 'polling';
+        modal.querySelector('.mode').textContent = mode === 'stream' ? 'Live updates' : 'Checking every few seconds';
       },
       onProgress: function (job) { if (modalJob && modalJob.id === jobId) setModal(job); },
       onComplete: function () { if (modalJob && modalJob.id === jobId) closeModal(); },
@@ -190,21 +177,26 @@
     if (!modalJob) return;
     var button = this;
     button.disabled = true;
-    modal.querySelector('.message').textContent = 'Cancelling...';
-    PlinthJobs.api('DELETE', '/api/jobs/' + modalJob.id).catch(function (error) {
+    modalJob.cancelling = true;
+    // A running job stops at its next check (between steps), not at once: say so.
+    modal.querySelector('.message').textContent = PlinthJobs.progressText({ cancelling: true });
+    var job = modalJob;
+    PlinthJobs.api('DELETE', '/api/jobs/' + job.id).catch(function (error) {
       button.disabled = false;
+      job.cancelling = false;
       toast('Could not cancel', error.message, { kind: 'error' });
     });
   });
 
-  modal.querySelector('.background').addEventListener('click', function () {
+  function runInBackground() {
     if (!modalJob) return;
     var job = modalJob;
-    modal.hidden = true;
-    modalJob = null;  // the follow goes on; its completion shows the toast
+    closeModal();  // the follow goes on; its completion shows the toast
     toast(types[job.type].title + ' started', "We'll notify you when it's ready.",
-          { href: '/jobs/#job-' + job.id, jobId: job.id });
-  });
+          { href: '/jobs/#job-' + job.id, jobId: job.id, icon: 'clock' });
+  }
+
+  modal.querySelector('.background').addEventListener('click', runInBackground);
 
   // --- inline progress (brief generation) ------------------------------------------------
 
@@ -216,15 +208,23 @@
     var pct = Math.max(0, Math.min(100, job.progress || 0));
     inline.querySelector('.percent').textContent = pct + '%';
     inline.querySelector('.progress > div').style.width = pct + '%';
-    if (job.status_message) inline.querySelector('.message').textContent = job.status_message;
+    inline.querySelector('.progress').classList.toggle('indeterminate', job.status === 'pending');
+    // The place in line comes with the page (active jobs); the stream does not carry it.
+    if (job.queue_place) inline.dataset.queuePlace = job.queue_place;
+    var text = PlinthJobs.progressText({ status: job.status, status_message: job.status_message,
+                                         queue_place: parseInt(inline.dataset.queuePlace, 10) || null, cancelling: inline.dataset.cancelling === 'true' && !PlinthJobs.isFinal(job.status || '') });
+    if (text) inline.querySelector('.message').textContent = text;
   }
 
-  function followBrief(jobId) {
+  function followBrief(jobId, known) {
     briefJob = jobId;
     briefButton.disabled = true;
     inline.hidden = false;
     inline.dataset.jobId = jobId;
-    setInline({ progress: 0, status_message: 'Starting...' });
+    inline.dataset.cancelling = 'false';
+    delete inline.dataset.queuePlace;
+    inline.querySelector('.cancel').disabled = false;
+    setInline(known || { progress: 0, status: 'pending' });
     var end = function () { briefButton.disabled = false; inline.hidden = true; briefJob = null; };
     follow('brief_generation', jobId, {
       onMode: function (mode) { inline.dataset.mode = mode; },
@@ -238,7 +238,16 @@
     start('brief_generation', {}).then(function (created) { followBrief(created.id); }, function () {});
   });
   inline.querySelector('.cancel').addEventListener('click', function () {
-    if (briefJob) PlinthJobs.api('DELETE', '/api/jobs/' + briefJob).catch(function () {});
+    if (!briefJob) return;
+    var button = this;
+    button.disabled = true;
+    inline.dataset.cancelling = 'true';
+    inline.querySelector('.message').textContent = PlinthJobs.progressText({ cancelling: true });
+    PlinthJobs.api('DELETE', '/api/jobs/' + briefJob).catch(function (error) {
+      button.disabled = false;
+      inline.dataset.cancelling = 'false';
+      toast('Could not cancel', error.message, { kind: 'error' });
+    });
   });
 
   // --- forms and buttons ---------------------------------------------------------------
@@ -293,7 +302,7 @@
 
   JSON.parse(document.getElementById('active-jobs').textContent).forEach(function (job) {
     if (!types[job.type]) return;
-    if (job.type === 'brief_generation') followBrief(job.id);
+    if (job.type === 'brief_generation') followBrief(job.id, job);
     else inBackground(job.type, job.id, false);
   });
 })();

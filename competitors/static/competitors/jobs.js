@@ -15,11 +15,18 @@
     var pct = Math.max(0, Math.min(100, job.progress || 0));
     row.dataset.status = job.status;
     var badge = row.querySelector('.status');
-    badge.textContent = job.status;
+    badge.textContent = PlinthJobs.statusLabel(job.status);
     badge.className = 'badge status ' + job.status;
     row.querySelector('.progress > div').style.width = pct + '%';
+    row.querySelector('.progress').classList.toggle('indeterminate', job.status === 'pending');
     row.querySelector('.percent').textContent = pct + '%';
-    var message = job.status === 'failed' ? (job.error || job.status_message) : job.status_message;
+    var final = PlinthJobs.isFinal(job.status);
+    var message = job.status === 'failed' ? (job.error || job.status_message) : PlinthJobs.progressText({
+      status: job.status, status_message: job.status_message,
+      // The place in line was measured when the page was drawn; it only shrinks after.
+      queue_place: job.status === 'pending' ? parseInt(row.dataset.queuePlace, 10) || null : null,
+      cancelling: row.dataset.cancelling === 'true' && !final,
+    });
     if (message) row.querySelector('.message').textContent = message;
     if (['completed', 'failed', 'cancelled'].indexOf(job.status) >= 0) {
       var cancel = row.querySelector('.cancel');
@@ -52,10 +59,12 @@
     if (!button) return;
     var row = button.closest('tr.job');
     button.disabled = true;
+    row.dataset.cancelling = 'true';
     PlinthJobs.api('DELETE', '/api/jobs/' + row.dataset.jobId).then(function (job) {
       render(row, job);
     }).catch(function (error) {
       button.disabled = false;
+      row.dataset.cancelling = 'false';
       PlinthJobs.toast('Could not cancel', error.message, 'error');
     });
   });

@@ -23,9 +23,8 @@
  *
  * Also: PlinthJobs.api(method, url, body) -> Promise of the JSON body (session
  * cookie and CSRF token; rejects with an Error whose message is the server's
- * detail or field errors, with .status and .data), PlinthJobs.toast(title,
- * message, kind: 'info' | 'success' | 'error') -> the toast element, and
- * PlinthJobs.isFinal(status).
+ * detail or field errors, with .status and .data) and PlinthJobs.isFinal(status).
+ * Toasts, status words and the modal are web/static/web/ui.js's (PlinthJobs.toast).
  */
 (function (global) {
   'use strict';
@@ -43,6 +42,13 @@
     return match ? decodeURIComponent(match[1]) : '';
   }
 
+  // A field's name as a person reads it: blockId -> "Block", company_url -> "Company url".
+  function fieldWords(field) {
+    var words = String(field).replace(/([a-z])([A-Z])/g, '$1 $2').replace(/_/g, ' ')
+      .toLowerCase().replace(/ id$/, '');
+    return words.charAt(0).toUpperCase() + words.slice(1);
+  }
+
   // The server's words for a failed request: DRF's detail, the seed's error /
   // message, or field errors as "field: message".
   function describe(data, status) {
@@ -51,7 +57,7 @@
     var parts = [];
     Object.keys(data).forEach(function (field) {
       var value = data[field];
-      parts.push((field === 'non_field_errors' ? '' : field + ': ') + (Array.isArray(value) ? value.join(' ') : String(value)));
+      parts.push((field === 'non_field_errors' ? '' : fieldWords(field) + ': ') + (Array.isArray(value) ? value.join(' ') : String(value)));
     });
     return parts.join('; ') || ('HTTP ' + status);
   }
@@ -138,31 +144,9 @@
     return function stop() { stopped = true; if (timer) clearTimeout(timer); };
   }
 
-  function toast(title, message, kind) {
-    var box = document.getElementById('toasts');
-    if (!box) {
-      box = document.createElement('div');
-      box.id = 'toasts';
-      box.className = 'toasts';
-      document.body.appendChild(box);
-    }
-    var item = document.createElement('div');
-    item.className = 'toast toast-' + (kind || 'info');
-    item.setAttribute('role', kind === 'error' ? 'alert' : 'status');
-    var strong = document.createElement('strong');
-    strong.textContent = title;
-    var text = document.createElement('div');
-    text.textContent = message;
-    item.appendChild(strong);
-    item.appendChild(text);
-    box.appendChild(item);
-    setTimeout(function () { item.remove(); }, kind === 'error' ? 10000 : 4000);
-    return item;
-  }
-
   PlinthJobs.poll = poll;
   PlinthJobs.api = api;
-  PlinthJobs.toast = toast;
   PlinthJobs.csrfToken = csrfToken;
   PlinthJobs.isFinal = isFinal;
+  PlinthJobs.fieldWords = fieldWords;
 })(window);

@@ -9,6 +9,7 @@
   var documentId = root.dataset.documentId;
   var base = '/api/report-builder';
   var BUSY_LABELS = { GENERATE: 'Generating…', REFINE: 'Refining…', ANALYZE: 'Analyzing…' };
+  var REVISION_WORDS = { GENERATE: 'Generated', REFINE: 'Refined', ANALYZE: 'Analyzed' };
   var STARTED = {
     GENERATE: ['Generating', 'AI is working on your response...'],
     REFINE: ['Refining', 'AI is refining the text...'],
@@ -32,10 +33,11 @@
     revisions.forEach(function (revision) {
       var li = el('li', 'revision');
       if (revision.jobId) li.dataset.jobId = revision.jobId;
-      var when = new Date(revision.createdAt).toISOString().replace('T', ' ').slice(0, 19);
+      var when = new Date(revision.createdAt).toLocaleString(undefined, {
+        day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
       var who = revision.jobId
-        ? (revision.jobType || 'job') + ' job ' + revision.jobId.slice(0, 8)
-        : revision.source + ' edit';
+        ? (REVISION_WORDS[revision.jobType] || 'Written') + ' by job ' + revision.jobId.slice(0, 8)
+        : revision.source.charAt(0).toUpperCase() + revision.source.slice(1) + ' edit';
       li.appendChild(el('span', 'muted', when + ' · ' + who));
       var text = revision.content.length > 300 ? revision.content.slice(0, 299) + '…' : revision.content;
       li.appendChild(el('div', 'revision-content', text));
@@ -44,13 +46,24 @@
     section.querySelector('.revision-count').textContent = revisions.length;
   }
 
+  // A model's Markdown as HTML: shown as text at once, then as the server's rendering
+  // (markdown-it-py + nh3: sanitized there, so it may go in as HTML here).
+  function showMarkdown(node, text, offlineNote) {
+    node.textContent = text;
+    return PlinthJobs.api('POST', '/api/markdown', { text: text }).then(function (rendered) {
+      node.innerHTML = rendered.html;
+      if (offlineNote) offlineNote.hidden = !rendered.offline;
+    });
+  }
+
   // The block as the server has it now: its content and revision history.
   function refreshBlock(section) {
     var url = blockUrl(section);
     return Promise.all([PlinthJobs.api('GET', url), PlinthJobs.api('GET', url + '/revisions')])
       .then(function (results) {
-        section.querySelector('.content').textContent = results[0].content;
         renderRevisions(section, results[1]);
+        return showMarkdown(section.querySelector('.content'), results[0].content,
+                            section.querySelector('.offline-note'));
       });
   }
 
@@ -85,6 +98,20 @@
     section.querySelector('.cancel').disabled = false;
     section.querySelector('.progress').hidden = !busy;
     if (busy) section.querySelector('.progress > div').style.width = '0%';
+    if (!busy) delete section.dataset.cancelling;
+  }
+
+  // One poll answer on the page: the status line in words and the bar. (Streamed partial
+  // text, when the payload carries it, belongs here too: one place that draws progress.)
+  function showProgress(section, job) {
+    var status = String(job.status || '').toLowerCase();
+    setStatus(section, PlinthJobs.progressText({
+      status: status, statusMessage: job.statusMessage,
+      cancelling: section.dataset.cancelling === 'true' && !PlinthJobs.isFinal(status),
+    }, PlinthJobs.statusLabel(status)));
+    var bar = section.querySelector('.progress');
+    bar.classList.toggle('indeterminate', status === 'pending');
+    bar.querySelector('div').style.width = (job.progress || 0) + '%';
   }
 
   function follow(section, jobId, type) {
@@ -93,15 +120,13 @@
     // No intervalMs: the poller takes the type's interval from each answer (pollIntervalMs).
     PlinthJobs.poll(jobId, {
       url: base + '/jobs/' + jobId,
-      onProgress: function (job) {
-        setStatus(section, job.statusMessage || job.status);
-        section.querySelector('.progress > div').style.width = (job.progress || 0) + '%';
-      },
+      onProgress: function (job) { showProgress(section, job); },
       onComplete: function (job) {
         if (type === 'ANALYZE') {
           var panel = section.querySelector('.analysis');
-          panel.querySelector('.analysis-text').textContent = job.result ? job.result.content : '';
           panel.hidden = false;
+          showMarkdown(panel.querySelector('.analysis-text'), job.result ? job.result.content : '')
+            .catch(function () {});  // the text is shown already
           setBusy(section, null);
           setStatus(section, 'Done');
           return;
@@ -119,7 +144,7 @@
       onCancel: function () {
         setBusy(section, null);
         setStatus(section, 'Cancelled');
-        PlinthJobs.toast('Cancelled', 'The job was cancelled; the block is unchanged.', 'info');
+        PlinthJobs.toast('Cancelled', 'The job was cancelled; the block is unchanged.', 'cancelled');
       },
       onError: function (jobOrError) {
         setBusy(section, null);
@@ -135,6 +160,7 @@
     if (prompt) body.prompt = prompt;
     setBusy(section, type);
     setStatus(section, 'Starting…');
+    section.querySelector('.progress').classList.add('indeterminate');
     PlinthJobs.api('POST', base + '/jobs', body).then(function (created) {
       PlinthJobs.toast(STARTED[type][0], STARTED[type][1], 'info');
       follow(section, created.jobId, type);
@@ -172,11 +198,14 @@
     });
     section.querySelector('.cancel').addEventListener('click', function (event) {
       if (!section.dataset.jobId) return;
-      event.target.disabled = true;
-      setStatus(section, 'Cancelling…');
-      // The poller sees CANCELLED next (a running job stops at its next check).
+      var button = event.currentTarget;
+      button.disabled = true;
+      section.dataset.cancelling = 'true';
+      // The poller sees CANCELLED next (a running job stops at its next check): say so.
+      setStatus(section, PlinthJobs.progressText({ cancelling: true }));
       PlinthJobs.api('DELETE', base + '/jobs/' + section.dataset.jobId).catch(function (error) {
-        event.target.disabled = false;
+        button.disabled = false;
+        section.dataset.cancelling = 'false';
         PlinthJobs.toast('Error', error.message, 'error');
       });
     });
