@@ -93,7 +93,7 @@ class JobAdmin(OrganizationScopedMixin, admin.ModelAdmin):
     inlines = [JobStepInline, JobEventInline]
     actions = ["retry_jobs", "cancel_jobs"]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         """Every field, the JSON ones shown indented (display only)."""
         fields: list[str] = []
         for f in Job._meta.fields:
