@@ -59,7 +59,9 @@ def expire_stuck_jobs(*, now: dt.datetime | None = None, batch: int = 500) -> in
             limit = registry.get(job_type).max_duration
         except Exception:
             limit = int(conf["DEFAULT_MAX_DURATION_SECONDS"])
-        if started_at < now - dt.timedelta(seconds=limit) and lifecycle.job_expire(
+        if started_at is not None and started_at < now - dt.timedelta(
+            seconds=limit
+        ) and lifecycle.job_expire(
             job_id, reason=f"Expired: running for more than {limit} s"
         ):
             expired += 1

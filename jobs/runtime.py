@@ -71,7 +71,7 @@ class JobContext:
         self._pctx = pctx
         self._started = time.monotonic()
         self._abort_reason: str | None = None
-        self.completion_writes: list[Callable[[], None]] = []
+        self.completion_writes: list[Callable[[], object]] = []
         self._stored_steps: dict[str, Any] | None = None
 
     @property
@@ -121,13 +121,13 @@ class JobContext:
             # Another attempt stored it first (a rescued worker that woke up):
             # keep one result, the first.
             stored = JobStep.objects.get(job_id=self.job_id, name=name)
-            result = stored.result
+            result = stored.result  # type: ignore[assignment]  # its JSON, as a retry gets
         self._steps[name] = result
         return result
 
     # -- completion --------------------------------------------------------------
 
-    def on_complete(self, write: Callable[[], None]) -> None:
+    def on_complete(self, write: Callable[[], object]) -> None:
         """Run `write` in the transaction that marks the job completed.
 
         For a handler's final domain writes (a block's new content, its
