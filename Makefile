@@ -49,8 +49,10 @@ db-stop:
 migrate: install
 	$(DEVDB) exec -- $(PY) manage.py migrate
 
+# ruff, then mypy with the Django and DRF plugins (configured in pyproject.toml).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
 
 clean:
 	rm -rf $(VENV) staticfiles

@@ -58,8 +58,9 @@ class ConnectionSampler:
         with psycopg.connect(host=p["host"] or None, port=p["port"], user=p["user"] or None,
                              dbname=BENCH_DB, autocommit=True) as conn:
             while not self._stop.is_set():
-                n = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname ="
-                                 " current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+                row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                                   " current_database() AND pid <> pg_backend_pid()").fetchone()
+                n = row[0] if row else 0
                 self.peak = max(self.peak, n)
                 time.sleep(0.5)
 

@@ -37,6 +37,7 @@ def populate(org: Any, user: Any, n: int, *, tag: str = "") -> dict[str, Any]:
         job = lifecycle.job_create(job_type="diagnostic", input={"steps": 1},
                                    organization=org, user=user, enforce_limits=False)
         started = lifecycle.job_start(job.id)
+        assert started is not None
         lifecycle.job_progress(job.id, attempt=started.attempts, progress=50, message="Half")
         lifecycle.job_complete(job.id, attempt=started.attempts, output={"i": i})
         jobs.append(job)

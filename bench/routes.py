@@ -57,6 +57,7 @@ def _demo() -> tuple[Any, Any, str]:
         job = lifecycle.job_create(job_type="diagnostic", input={"steps": 1, "step_seconds": 0},
                                    organization=org, user=user, enforce_limits=False)
         started = lifecycle.job_start(job.id)
+        assert started is not None
         lifecycle.job_complete(job.id, attempt=started.attempts, output={"steps": 1, "i": i})
     populate(org, user, ROWS, tag="bench-")  # rows behind every route (the demo has few)
     return org, user, Token.objects.get(user=user).key
@@ -66,6 +67,7 @@ def read_routes(org: Any) -> list[tuple[str, str]]:
     from roadmap.models import Project
 
     project = Project.objects.filter(organization=org).order_by("created_at").first()
+    assert project is not None  # populate() made some
     return [
         ("jobs list", "/api/jobs?limit=20"),
         ("job types", "/api/jobs/types"),
@@ -147,6 +149,7 @@ def run(sz: Sizes) -> dict[str, Any]:
     from reports.models import Document
 
     document = Document.objects.filter(organization=org).order_by("created_at").first()
+    assert document is not None  # populate() made some
     report_body = '{"documentId": "' + str(document.id) + '", "type": "ANALYZE"}'
 
     # Queries per request, on the same data, before any load.

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 # The repository, not bench/, first on the path (bench/ names must not shadow modules).
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
@@ -35,7 +36,7 @@ def main() -> None:
     from django.conf import settings
     from procrastinate.contrib.django import app as project_app
 
-    defaults = dict(settings.PROCRASTINATE_WORKER_DEFAULTS)
+    defaults: dict[str, Any] = dict(settings.PROCRASTINATE_WORKER_DEFAULTS)
     if args.poll_interval is not None:
         defaults["fetch_job_polling_interval"] = args.poll_interval
     defaults["concurrency"] = args.concurrency
@@ -57,7 +58,8 @@ def main() -> None:
 
     # What `manage.py procrastinate worker` does: the same app, on a pooled
     # psycopg connector instead of Django's connection.
-    with project_app.replace_connector(project_app.connector.get_worker_connector()) as app:
+    connector = project_app.connector.get_worker_connector()  # type: ignore[attr-defined]
+    with project_app.replace_connector(connector) as app:
         asyncio.run(run())
 
 

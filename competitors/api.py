@@ -6,7 +6,7 @@ Jobs are started with the platform's `POST /api/jobs {type, decision_id, input}`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet, prefetch_related_objects
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -170,7 +170,8 @@ class DecisionDetail(generics.RetrieveUpdateDestroyAPIView):
         return decision
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        services.decision_update(decision=serializer.instance, **serializer.validated_data)
+        services.decision_update(decision=cast(Decision, serializer.instance),
+                                 **serializer.validated_data)
 
     def perform_destroy(self, instance: Decision) -> None:
         services.decision_delete(decision=instance)
@@ -215,7 +216,8 @@ class OptionDetail(generics.RetrieveUpdateDestroyAPIView):
         return selectors.option_for(decision, self.kwargs["option_id"])
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        services.option_update(option=serializer.instance, **serializer.validated_data)
+        services.option_update(option=cast(Option, serializer.instance),
+                               **serializer.validated_data)
 
     def perform_destroy(self, instance: Option) -> None:
         services.option_delete(option=instance)

@@ -162,7 +162,7 @@ def _resolve(url: str, *, allow_private: bool) -> str:
         raise InvalidInputError(
             f"Company URL doesn't exist: {host} does not resolve ({exc.strerror})"
         ) from exc
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if not addresses:
         raise InvalidInputError(f"Company URL doesn't exist: {host} does not resolve")
     if not allow_private and not all(is_public_address(a) for a in addresses):

@@ -55,12 +55,13 @@ class HttpJsonSource:
 
     def search(self, *, query: str, limit: int) -> list[Finding]:
         headers = {"Accept": "application/json"}
+        params: dict[str, str | int] = {"q": query, "limit": limit}
         if settings.COMPETITORS_SOURCES_API_KEY:
             headers["Authorization"] = f"Bearer {settings.COMPETITORS_SOURCES_API_KEY}"
         timeout = float(settings.COMPETITORS_SOURCE_TIMEOUT_SECONDS)
         try:
             response = requests.get(
-                self.url, params={"q": query, "limit": limit}, headers=headers, timeout=timeout
+                self.url, params=params, headers=headers, timeout=timeout
             )
         except requests.Timeout as exc:
             raise RetryableJobError(

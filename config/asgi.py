@@ -80,7 +80,9 @@ _web_statement_timeout()
 # Django's ASGI handler and the event loop.
 WEB_THREADS = _int_setting("WEB_THREADS", _int_setting("WEB_DB_POOL_SIZE", 8) or 8)
 django_application = get_asgi_application()
-threaded_application = WSGIMiddleware(get_wsgi_application(), workers=max(1, WEB_THREADS))
+threaded_application = WSGIMiddleware(
+    get_wsgi_application(),  # type: ignore[arg-type]  # a WSGI app; its stub types differ
+    workers=max(1, WEB_THREADS))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -169,7 +171,7 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
             await send({"type": "http.response.body", "body": body})
             return
     if scope["type"] == "http" and not _async_view(scope["path"]):
-        await threaded_application(scope, receive, send)
+        await threaded_application(scope, receive, send)  # type: ignore[arg-type]
         return
     await django_application(scope, receive, send)
 

@@ -1,4 +1,4 @@
-"""Settings, read from the environment only (django-environ).
+"""Settings, read from the environment only (the strict parsers of config/env.py).
 
 Every setting is listed in the README. A value that does not parse raises
 ImproperlyConfigured at start-up rather than being guessed at. A secret may
@@ -8,52 +8,32 @@ also come from a file named by `<NAME>_FILE` (for container secrets).
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import Any
 
-import environ
 import orjson
 from django.core.exceptions import ImproperlyConfigured
 
-from jobs.workerpool import size_default_executor
+# The parsers, importable from here too (components written before config/env.py).
+from config.env import (  # noqa: F401
+    BASE_DIR,
+    boolean,
+    env,
+    integer,
+    number,
+    positive_float,
+    positive_int,
+    secret,
+    string,
+    string_list,
+)
+from jobs.workerpool import size_default_executor  # noqa: E402
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-
-env = environ.Env()
-if (BASE_DIR / ".env").exists():
-    environ.Env.read_env(BASE_DIR / ".env")
-
-
-def secret(name: str, default: str = "") -> str:
-    """A secret from NAME, or from the file NAME_FILE points at."""
-    path = os.environ.get(f"{name}_FILE")
-    if path:
-        try:
-            return Path(path).read_text().strip()
-        except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc}") from exc
-    return env.str(name, default=default)
-
-
-def positive_int(name: str, default: int) -> int:
-    value = env.int(name, default=default)
-    if value < 0:
-        raise ImproperlyConfigured(f"{name} must be >= 0, got {value}")
-    return value
-
-
-def positive_float(name: str, default: float) -> float:
-    value = env.float(name, default=default)
-    if value < 0:
-        raise ImproperlyConfigured(f"{name} must be >= 0, got {value}")
-    return value
-
-
-DEBUG = env.bool("DEBUG", default=False)
+DEBUG = boolean("DEBUG", False)
 SECRET_KEY = secret("SECRET_KEY", default="dev-insecure-plinth-jobs-key-change-me")
-if not DEBUG and SECRET_KEY.startswith("dev-insecure") and env.bool("REQUIRE_SECRET_KEY", False):
+if not DEBUG and SECRET_KEY.startswith("dev-insecure") and boolean("REQUIRE_SECRET_KEY", False):
     raise ImproperlyConfigured("SECRET_KEY must be set when REQUIRE_SECRET_KEY is true")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+ALLOWED_HOSTS = string_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = string_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -126,10 +106,10 @@ else:
             "PORT": "5432",
         }
     }
-if env.str("DATABASE_NAME", default=""):
+if string("DATABASE_NAME"):
     # Overrides the database name of either form (tests point worker processes
     # at the test database with it).
-    DATABASES["default"]["NAME"] = env.str("DATABASE_NAME")
+    DATABASES["default"]["NAME"] = string("DATABASE_NAME")
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...)")
 DATABASES["default"]["CONN_MAX_AGE"] = positive_int("CONN_MAX_AGE", 60)
@@ -145,7 +125,7 @@ if _IDLE_TX_MS:
         f"{_db_options.get('options', '')} "
         f"-c idle_in_transaction_session_timeout={_IDLE_TX_MS}"
     ).strip()
-DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str("TEST_DATABASE_NAME", "test_plinth")
+DATABASES["default"].setdefault("TEST", {})["NAME"] = string("TEST_DATABASE_NAME", "test_plinth")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -196,7 +176,7 @@ REST_FRAMEWORK = {
     ],
     "ORJSON_RENDERER_OPTIONS": (orjson.OPT_UTC_Z, orjson.OPT_NON_STR_KEYS),
 }
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "Plinth Jobs API",
     "DESCRIPTION": "Long AI jobs run in the background on Postgres alone.",
     "VERSION": "0.1.0",
@@ -251,7 +231,7 @@ JOBS = {
     "PRUNE_PAUSE_RATIO": positive_float("JOBS_PRUNE_PAUSE_RATIO", 1.0),
     # The worker's hot-path transitions as server-side prepared statements
     # (off for a transaction-pooling proxy without prepared-statement support).
-    "PREPARE_STATEMENTS": env.bool("JOBS_PREPARE_STATEMENTS", default=True),
+    "PREPARE_STATEMENTS": boolean("JOBS_PREPARE_STATEMENTS", True),
     # Polling hint for job types that do not set their own.
     "DEFAULT_POLL_INTERVAL_MS": positive_int("JOBS_DEFAULT_POLL_INTERVAL_MS", 2000),
 }
@@ -261,8 +241,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": string("LOG_LEVEL", "INFO")},
     "loggers": {
-        "procrastinate": {"level": env.str("PROCRASTINATE_LOG_LEVEL", "WARNING")},
+        "procrastinate": {"level": string("PROCRASTINATE_LOG_LEVEL", "WARNING")},
     },
 }

@@ -47,7 +47,7 @@ class JobEventInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["created_at", "kind", "from_status", "to_status", "progress", "message", "actor"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # flat: no field groups
     ordering = ["id"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -59,7 +59,7 @@ class JobStepInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["name", "attempt", "duration_ms", "result_pretty", "created_at"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # flat: no field groups
 
     @admin.display(description="Result")
     def result_pretty(self, step: JobStep) -> str:
@@ -93,7 +93,7 @@ class JobAdmin(OrganizationScopedMixin, admin.ModelAdmin):
     inlines = [JobStepInline, JobEventInline]
     actions = ["retry_jobs", "cancel_jobs"]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         """Every field, the JSON ones shown indented (display only)."""
         fields: list[str] = []
         for f in Job._meta.fields:

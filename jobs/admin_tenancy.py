@@ -23,12 +23,15 @@ _PATHS = ("organization", "project__organization", "decision__organization",
           "document__organization", "theme__organization", "interview__organization")
 
 
-def staff_organization_ids(request: HttpRequest) -> QuerySet[Membership] | None:
+def staff_organization_ids(
+    request: HttpRequest,
+) -> QuerySet[Membership, Any] | None:
     """The organizations a staff member may see in the admin; None: all (superuser)."""
     user = request.user
     if getattr(user, "is_superuser", False):
         return None
-    return Membership.objects.filter(user=user).values("organization_id")
+    return Membership.objects.filter(user=user).values(  # type: ignore[misc]  # staff: a User
+        "organization_id")
 
 
 def _organization_path(model: type[Model]) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import Any
 
@@ -18,7 +19,9 @@ from jobs.runtime import JobContext
 class DiagnosticInput(serializers.Serializer):
     steps = serializers.IntegerField(min_value=0, max_value=1000, default=3)
     step_seconds = serializers.FloatField(min_value=0, max_value=300, default=0)
-    fail = serializers.ChoiceField(choices=["none", "retryable", "permanent"], default="none")
+    # Named like Field.fail: DRF's metaclass takes declared fields out of the class.
+    fail = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=["none", "retryable", "permanent"], default="none")
     fail_times = serializers.IntegerField(min_value=0, max_value=100, default=1)
     effect = serializers.BooleanField(default=False, required=False)
     # An LLM probe: N calls through the configured client (streamed when asked).
@@ -75,7 +78,7 @@ def run_diagnostic(ctx: JobContext) -> dict[str, Any]:
         return {"step": index, "attempt": ctx.attempt}
 
     for index in range(1, steps + 1):
-        ctx.step(f"step-{index}", lambda index=index: sleep_step(index))
+        ctx.step(f"step-{index}", functools.partial(sleep_step, index))
         ctx.progress(round(index * 100 / steps * 0.99), f"Step {index} of {steps}")
 
     probe = _llm_probe_sync(ctx)

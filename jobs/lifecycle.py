@@ -202,7 +202,7 @@ def _transition(
     for i, fns in _converters(conn):
         for fn in fns:
             values[i] = fn(values[i], None, conn)
-    job = Job.from_db(conn.alias, None, values)
+    job = Job.from_db(conn.alias, None, values)  # type: ignore[arg-type]  # None: all fields
     job.old_status = row[n]  # type: ignore[attr-defined]
     return job
 
@@ -287,7 +287,7 @@ def skip_recent_health_check(max_idle: float = 5.0) -> bool:
         and not conn.errors_occurred
         and time.monotonic() - last < max_idle
     ):
-        conn.health_check_done = True
+        conn.health_check_done = True  # type: ignore[attr-defined]  # Django's private flag
         return True
     return False
 

@@ -63,7 +63,7 @@ def expire_stuck_jobs(*, now: dt.datetime | None = None, batch: int = 500) -> in
             limit = registry.get(job_type).max_duration
         except Exception:
             limit = int(conf["DEFAULT_MAX_DURATION_SECONDS"])
-        if started_at < now - dt.timedelta(seconds=limit) and _expire(
+        if started_at is not None and started_at < now - dt.timedelta(seconds=limit) and _expire(
             job_id,
             token=token,
             attempt=attempt,

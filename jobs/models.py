@@ -224,7 +224,12 @@ class JobEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["job", "id"], name="jobevent_job_idx")]
+        indexes = [
+            models.Index(fields=["job", "id"], name="jobevent_job_idx"),
+            # Recent retries (ops counts the last hour's): only retry events, so small.
+            models.Index(fields=["created_at"], name="jobevent_retry_created_idx",
+                         condition=models.Q(kind="retry_scheduled")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.from_status}->{self.to_status}"
@@ -257,6 +262,9 @@ class RunLog(models.Model):
         RUNNING = "running"
         SUCCESS = "success"
         FAILED = "failed"
+        # Did nothing because another run held its lock: neither a success nor a
+        # failure (the run-failed alert looks past it).
+        SKIPPED = "skipped"
 
     MAX_ERRORS = 10
 

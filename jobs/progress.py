@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import time
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 from jobs.models import FINAL_STATUSES, Job
 
 BAR_WIDTH = 30
+
+
+class Writable(Protocol):
+    """A text stream: sys.stdout, or a management command's OutputWrapper."""
+
+    def write(self, text: str, /) -> Any: ...
+
+    def flush(self) -> Any: ...
 
 
 def render_bar(progress: int, message: str) -> str:
@@ -15,7 +23,7 @@ def render_bar(progress: int, message: str) -> str:
     return f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {progress:3d}% {message}"
 
 
-def follow_job(job_id: Any, *, out: TextIO, interval: float = 0.5, timeout: float = 3600) -> Job:
+def follow_job(job_id: Any, *, out: Writable, interval: float = 0.5, timeout: float = 3600) -> Job:
     """Print the job's progress (one line per change) until it finishes or `timeout` passes."""
     deadline = time.monotonic() + timeout
     last = None

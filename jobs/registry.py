@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 
@@ -37,7 +37,7 @@ class ErrorPolicy:
     honour_retry_after: bool = False
 
 
-# DESIGN.md's error table, as data.
+# The error table (docs/ai-and-integrations.md, "Errors"), as data.
 ERROR_POLICIES: dict[str, ErrorPolicy] = {
     ErrorKind.RETRYABLE: ErrorPolicy(retry=True),
     ErrorKind.RATE_LIMITED: ErrorPolicy(retry=True, honour_retry_after=True),
@@ -144,7 +144,10 @@ class JobType:
 _registry: dict[str, JobType] = {}
 
 
-def register(job_type: JobType) -> JobType:
+JT = TypeVar("JT", bound=JobType)
+
+
+def register(job_type: JT) -> JT:
     existing = _registry.get(job_type.name)
     if existing is not None and existing.handler is not job_type.handler:
         raise ValueError(f"job type {job_type.name!r} is already registered")

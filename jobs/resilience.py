@@ -259,4 +259,4 @@ def worker_connector() -> ReconnectingConnector:
 def install() -> None:
     from procrastinate.contrib.django import app
 
-    app.connector.get_worker_connector = worker_connector  # type: ignore[method-assign]
+    app.connector.get_worker_connector = worker_connector  # type: ignore[attr-defined]

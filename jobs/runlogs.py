@@ -1,8 +1,13 @@
 """Run logs for scheduled and batch runs (the warmup seed's job logger).
 
-    log = run_log_start(job_type="warmup-forecasts", job=ctx.job, metadata={...})
-    ... run_log_count(log, ok=True) / run_log_count(log, ok=False, error="...")
-    run_log_finish(log, status=RunLog.Status.SUCCESS)
+    with run_log(job_type="warmup-forecasts", job=ctx.job, metadata={...}) as log:
+        ... run_log_count(log, ok=True) / run_log_count(log, ok=False, error="...")
+
+`run_log` finishes the log `success` when the block ends (or with the status the
+block set, such as `skipped`), `failed` when it raises: the exception's message
+is kept in the errors, and a JobAbort (cancelled, expired) marks it `aborted`.
+`run_log_start` / `run_log_finish` are the same two steps, for runs that need
+them apart.
 
 Counts are kept on the instance and written at finish (and by
 `run_log_flush`), so a run of fifty items costs two writes, not fifty.
@@ -28,12 +33,15 @@ writes do nothing.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from jobs.errors import JobAbort
 from jobs.models import Job, JobStatus, RunLog
 
 WORKER_LOST = "worker lost"
@@ -155,3 +163,26 @@ def _elapsed_ms(log: RunLog) -> int:
     if started is None:
         return int((timezone.now() - log.started_at).total_seconds() * 1000)
     return int((time.monotonic() - started) * 1000)
+
+
+@contextmanager
+def run_log(
+    *, job_type: str, job: Job | None = None, metadata: dict[str, Any] | None = None
+) -> Iterator[RunLog]:
+    """One run's log around a block: see the module's docstring."""
+    log = run_log_start(job_type=job_type, job=job, metadata=metadata)
+    try:
+        yield log
+    except JobAbort:
+        run_log_finish(log, status=RunLog.Status.FAILED, metadata={"aborted": True})
+        raise
+    except BaseException as exc:
+        message = str(exc)[:500]
+        # Not twice: a run may have noted it before raising ("<item>: <message>").
+        noted = any(str(e).endswith(message) for e in log.errors)
+        if not noted and len(log.errors) < RunLog.MAX_ERRORS:
+            log.errors.append(message)
+        run_log_finish(log, status=RunLog.Status.FAILED)
+        raise
+    status = log.status if log.status != RunLog.Status.RUNNING else RunLog.Status.SUCCESS
+    run_log_finish(log, status=status)

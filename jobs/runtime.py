@@ -76,7 +76,7 @@ class JobContext:
         self._pctx = pctx
         self._started = time.monotonic()
         self._abort_reason: str | None = None
-        self.completion_writes: list[Callable[[], None]] = []
+        self.completion_writes: list[Callable[[], object]] = []
 
     def is_current(self) -> bool:
         """Whether this attempt still owns its running job (one query)."""
@@ -177,7 +177,7 @@ class JobContext:
 
     # -- completion --------------------------------------------------------------
 
-    def on_complete(self, write: Callable[[], None]) -> None:
+    def on_complete(self, write: Callable[[], object]) -> None:
         """Run `write` in the transaction that marks the job completed.
 
         For a handler's final domain writes (a block's new content, its

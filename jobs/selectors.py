@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from jobs.models import Job, Membership, Organization
 
 
-def member_organization_ids(user: Any) -> QuerySet[Membership]:
+def member_organization_ids(user: Any) -> QuerySet[Membership, Any]:
     """The ids of the active organizations the user belongs to (a subquery)."""
     return Membership.objects.filter(user=user, organization__is_active=True).values(
         "organization_id"

@@ -213,7 +213,9 @@ def task_result(
 
 def _errors(job: Job) -> list[TaskError]:
     errors = [
-        TaskError(exception_class_path=r["exception_class_path"], traceback=r["traceback"])
+        # An error step's result is always this dict.
+        TaskError(exception_class_path=r["exception_class_path"],  # type: ignore[index]
+                  traceback=r["traceback"])  # type: ignore[index]
         for r in JobStep.objects.filter(job_id=job.id, name__startswith=ERROR_STEP_PREFIX)
         .order_by("id")
         .values_list("result", flat=True)

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from jobs import registry
 from ops.models import DurationBaseline
+from roadmap import selectors as roadmap_selectors
 
 ALL = "all"  # the `type` of the overall figures
 
@@ -67,7 +68,8 @@ class RunTypeStatus:
 
     type: str
     scheduled: bool = False  # in OPS_SCHEDULED_RUN_TYPES: its failed last run alerts
-    status: str = ""  # of the last run: running, success or failed ("" if never run)
+    # Of the last run: running, success, failed or skipped ("" if never run).
+    status: str = ""
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     age_s: float | None = None  # since the last run started
@@ -75,7 +77,9 @@ class RunTypeStatus:
     failed: int = 0
     duration_ms: int = 0
     error: str = ""  # the last run's first error
-    finished_status: str = ""  # of the last finished run (what the alert looks at)
+    # Of the last finished run, success or failed (what the alert looks at; a run
+    # skipped because another held the lock neither raises nor clears it).
+    finished_status: str = ""
     finished_failed: int = 0
     finished_error: str = ""
     finished_at_last: dt.datetime | None = None
@@ -259,8 +263,8 @@ def summary(*, now: dt.datetime | None = None) -> Summary:
         if m.oldest_pending_s is not None:
             overall.oldest_pending_s = max(overall.oldest_pending_s or 0.0, m.oldest_pending_s)
 
-    # Retries. Index: ops_jobevent_retry_created_idx, a partial index this app adds
-    # on jobs_jobevent (created_at) WHERE kind = 'retry_scheduled' (ops migration 0003).
+    # Retries. Index: the platform's partial jobevent_retry_created_idx
+    # on jobs_jobevent (created_at) WHERE kind = 'retry_scheduled'.
     for name, retries in _rows(
         "SELECT j.type, count(*) FROM jobs_jobevent e JOIN jobs_job j ON j.id = e.job_id "
         "WHERE e.kind = 'retry_scheduled' AND e.created_at >= %s GROUP BY j.type",
@@ -305,7 +309,8 @@ def run_logs_summary(*, now: dt.datetime | None = None) -> list[RunTypeStatus]:
         "CROSS JOIN LATERAL (SELECT * FROM jobs_runlog r WHERE r.job_type = t.type "
         "  ORDER BY r.started_at DESC, r.id DESC LIMIT 1) last "
         "LEFT JOIN LATERAL (SELECT * FROM jobs_runlog r WHERE r.job_type = t.type "
-        "  AND r.status <> 'running' ORDER BY r.started_at DESC, r.id DESC LIMIT 1) fin "
+        "  AND r.status IN ('success', 'failed') "
+        "  ORDER BY r.started_at DESC, r.id DESC LIMIT 1) fin "
         "  ON true "
         "WHERE t.type IS NOT NULL",
         [],
@@ -330,21 +335,12 @@ def roadmap_generations(*, days: int = 30, now: dt.datetime | None = None
     """Seed 000's monitoring query over every organization: per day of the last `days`,
     newest first, runs, average generation time, tokens and successful runs.
 
-    Index: roadmap_genlog_created_idx (created_at), one range scan.
+    Roadmap owns its table: this reads it through roadmap's selector.
     """
     now = now or timezone.now()
-    rows = _rows(
-        "SELECT DATE(created_at AT TIME ZONE 'UTC') AS date, COUNT(*) AS runs, "
-        "AVG(generation_time_ms) AS avg_time_ms, SUM(gpt4_tokens_used) AS total_tokens, "
-        "SUM(CASE WHEN success = true THEN 1 ELSE 0 END) AS successful_runs "
-        "FROM roadmap_roadmapgenerationlog WHERE created_at > %s "
-        "GROUP BY 1 ORDER BY 1 DESC",
-        [now - dt.timedelta(days=days)],
-    )
     return [
-        GenerationDay(date=date, runs=int(runs), avg_time_ms=round(float(avg or 0), 1),
-                      total_tokens=int(tokens or 0), successful_runs=int(ok or 0))
-        for date, runs, avg, tokens, ok in rows
+        GenerationDay(**day)
+        for day in roadmap_selectors.generations_per_day(since=now - dt.timedelta(days=days))
     ]
 
 

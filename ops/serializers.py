@@ -35,7 +35,8 @@ class QueueDepthSerializer(serializers.Serializer):
 class RunTypeStatusSerializer(serializers.Serializer):
     type = serializers.CharField(help_text="A run-log type (jobs.RunLog.job_type)")
     scheduled = serializers.BooleanField(help_text="In OPS_SCHEDULED_RUN_TYPES: alerted on")
-    status = serializers.CharField(help_text='The last run: running, success, failed, or ""')
+    status = serializers.CharField(
+        help_text='The last run: running, success, failed, skipped or ""')
     last_failed = serializers.BooleanField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)

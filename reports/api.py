@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -283,7 +283,7 @@ class DocumentListCreate(generics.ListCreateAPIView):
     def get_queryset(self) -> QuerySet[Document]:
         return documents_for(self.request.user).prefetch_related("blocks", "context_items")
 
-    def perform_create(self, serializer: DocumentSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         organization = selectors.default_organization(self.request.user)
         if organization is None:
             raise ValidationError({"organizationId": ["You belong to no organization."]})
@@ -299,9 +299,9 @@ class DocumentDetail(generics.RetrieveUpdateDestroyAPIView):
     def get_queryset(self) -> QuerySet[Document]:
         return documents_for(self.request.user).prefetch_related("blocks", "context_items")
 
-    def perform_update(self, serializer: DocumentSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.document_update(
-            document=serializer.instance, **serializer.validated_data
+            document=cast(Document, serializer.instance), **serializer.validated_data
         )
 
     def perform_destroy(self, instance: Document) -> None:
@@ -315,7 +315,7 @@ class BlockListCreate(generics.ListCreateAPIView):
     def get_queryset(self) -> QuerySet[Block]:
         return document_for(self.request.user, self.kwargs["document_id"]).blocks.all()
 
-    def perform_create(self, serializer: BlockSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         document = document_for(self.request.user, self.kwargs["document_id"])
         serializer.instance = services.block_create(document=document, **serializer.validated_data)
 
@@ -327,9 +327,9 @@ class BlockDetail(generics.RetrieveUpdateDestroyAPIView):
     def get_queryset(self) -> QuerySet[Block]:
         return document_for(self.request.user, self.kwargs["document_id"]).blocks.all()
 
-    def perform_update(self, serializer: BlockSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.block_update(
-            block=serializer.instance, **serializer.validated_data
+            block=cast(Block, serializer.instance), **serializer.validated_data
         )
 
     def perform_destroy(self, instance: Block) -> None:
@@ -355,7 +355,7 @@ class ContextItemCreate(generics.ListCreateAPIView):
     def get_queryset(self) -> QuerySet[ContextItem]:
         return document_for(self.request.user, self.kwargs["document_id"]).context_items.all()
 
-    def perform_create(self, serializer: ContextItemSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         document = document_for(self.request.user, self.kwargs["document_id"])
         serializer.instance = services.context_item_create(
             document=document, **serializer.validated_data

@@ -18,7 +18,7 @@ JOB_TYPES = {
 }
 
 # The seed's statuses, from the platform's (the only copy of a job's status).
-STATUS_NAMES = {
+STATUS_NAMES: dict[str, str] = {
     JobStatus.PENDING: "PENDING",
     JobStatus.RUNNING: "PROCESSING",
     JobStatus.COMPLETED: "COMPLETED",

@@ -52,7 +52,7 @@ def _editor_context(request: HttpRequest, document: Document, **forms: Any) -> d
     ):
         active[analysis.block_id] = analysis
     for block in blocks:
-        block.active_job = active.get(block.id)
+        block.active_job = active.get(block.id)  # type: ignore[attr-defined]  # for the template
     return {
         "document": document,
         "blocks": blocks,

@@ -7,13 +7,14 @@ from typing import Any
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, status
-from rest_framework.exceptions import NotAuthenticated, ValidationError
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs import selectors as job_selectors
+from jobs.api.secrets import InternalSecretOrUser
 from jobs.errors import JobAlreadyQueued
 from jobs.integrations.targets import integration_targets_check
 from roadmap import selectors, services
@@ -28,15 +29,14 @@ from roadmap.serializers import (
     SuggestionSerializer,
 )
 from themes.api import organization_for_create
-from themes.internal import INTERNAL_HEADER, require_internal_secret
 from themes.models import Theme
 
 
 class RoadmapGenerate(APIView):
     """POST /api/roadmap/generate: a member of the project's organization, or the secret."""
 
-    # Checked in post(): the internal secret when its header is sent, else a user.
-    permission_classes: list[Any] = []
+    # The internal secret when its header is sent, else a signed-in user.
+    permission_classes = [InternalSecretOrUser]
 
     @extend_schema(
         summary="Regenerate a project's roadmap suggestions",
@@ -56,11 +56,7 @@ class RoadmapGenerate(APIView):
         tags=["roadmap"],
     )
     def post(self, request: Request) -> Response:
-        internal = INTERNAL_HEADER in request.headers
-        if internal:
-            require_internal_secret(request)
-        elif not request.user.is_authenticated:
-            raise NotAuthenticated()
+        internal = InternalSecretOrUser.sent(request)
         body = GenerateRequest(data=request.data)
         body.is_valid(raise_exception=True)
         projects = (
@@ -99,10 +95,11 @@ class GenerationStats(APIView):
         tags=["roadmap"],
     )
     def get(self, request: Request) -> Response:
-        project_id = request.query_params.get("projectId") or None
-        if project_id is not None:
+        raw_project_id = request.query_params.get("projectId") or None
+        project_id = None
+        if raw_project_id is not None:
             try:
-                project_id = uuid.UUID(project_id)
+                project_id = uuid.UUID(raw_project_id)
             except ValueError as exc:
                 raise ValidationError({"projectId": ["Must be a project id (UUID)."]}) from exc
             _project_for(request.user, project_id)
@@ -120,7 +117,7 @@ class ProjectListCreate(generics.ListCreateAPIView):
     def get_queryset(self) -> Any:
         return selectors.projects_for_user(self.request.user)
 
-    def perform_create(self, serializer: ProjectSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = dict(serializer.validated_data)
         organization = organization_for_create(self.request.user, data.pop("organization_id", None))
         refused = integration_targets_check(

@@ -6,7 +6,8 @@
 2. `suggestion_reasoning_generate`: one LLM call per suggestion, through the
    shared limiter `roadmap-reasoning` (1 request/s across every worker).
 3. `handoffs_send`: after the writes above have committed, Slack for new
-   critical items and a Jira epic per high-priority item without one. Both
+   critical items and a Jira epic per critical or high-priority item without
+   one (seed 000: high-priority themes get epics; critical ranks above). Both
    carry idempotency keys, so a retried job never posts twice or opens a
    second epic.
 """
@@ -30,6 +31,9 @@ from roadmap.models import Priority, Project, RoadmapGenerationLog, RoadmapSugge
 from themes.models import Interview, Theme
 
 REASONING_LIMITER_KEY = "roadmap-reasoning"
+# The effective priorities that get a Jira epic (seed 000's "high-priority themes":
+# critical ranks above high, so both do).
+EPIC_PRIORITIES = frozenset({Priority.CRITICAL, Priority.HIGH})
 
 
 def recent_interviews_count(*, organization_id: Any, today: dt.date) -> int:
@@ -148,7 +152,7 @@ def critical_alert_text(count: int) -> str:
 
 
 def handoffs_send(*, project: Project, job_id: Any, newly_critical: list[int]) -> dict[str, Any]:
-    """Slack for new critical items, a Jira epic per high-priority item without one."""
+    """Slack for new critical items, a Jira epic per critical or high item without one."""
     sent: dict[str, Any] = {"critical": 0, "slack": None, "jira_opened": [], "jira_epics": {}}
     critical = RoadmapSuggestion.objects.filter(
         id__in=newly_critical,
@@ -163,13 +167,13 @@ def handoffs_send(*, project: Project, job_id: Any, newly_critical: list[int]) -
             # One message per regeneration job, whatever its retries.
             idempotency_key=f"roadmap:{job_id}:critical-alert",
         )
-    high = (
+    without_epic = (
         RoadmapSuggestion.objects.filter(project=project, jira_issue_key="")
         .select_related("theme")
         .order_by("-score", "id")
     )
-    for suggestion in high:
-        if suggestion.effective_priority != Priority.HIGH:
+    for suggestion in without_epic:
+        if suggestion.effective_priority not in EPIC_PRIORITIES:
             continue
         key = jira.create_issue(
             project_key=project.jira_project_key or None,
@@ -185,9 +189,9 @@ def handoffs_send(*, project: Project, job_id: Any, newly_critical: list[int]) -
                 jira_issue_key=key, updated_at=timezone.now()
             )
             sent["jira_opened"].append(key)
-    # Every high-priority item's epic, this run's and earlier ones (a retry's too).
+    # Every critical or high item's epic, this run's and earlier ones (a retry's too).
     for suggestion in project.suggestions.exclude(jira_issue_key="").select_related("theme"):
-        if suggestion.effective_priority == Priority.HIGH:
+        if suggestion.effective_priority in EPIC_PRIORITIES:
             sent["jira_epics"][suggestion.theme.name] = suggestion.jira_issue_key
     return sent
 

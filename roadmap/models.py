@@ -24,7 +24,7 @@ class Project(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     # Where critical items are announced (empty: SLACK_DEFAULT_CHANNEL).
     slack_channel = models.CharField(max_length=100, blank=True, default="")
-    # Where epics for high-priority items go (empty: JIRA_PROJECT_KEY).
+    # Where epics for critical and high items go (empty: JIRA_PROJECT_KEY).
     jira_project_key = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 
 from jobs import selectors as job_selectors
-from roadmap.models import Project, RoadmapSuggestion
+from roadmap.models import Project, RoadmapGenerationLog, RoadmapSuggestion
 
 
 def projects_for_user(user: Any) -> QuerySet[Project]:
@@ -57,4 +59,34 @@ def generation_stats(
             "successful_runs": int(ok or 0),
         }
         for date, runs, avg, tokens, ok in rows
+    ]
+
+
+def generations_per_day(*, since: dt.datetime) -> list[dict[str, Any]]:
+    """Every organization's generations since `since`, per UTC day, newest first:
+    runs, average time, total tokens, successful runs (the ops figures).
+
+    Index: roadmap_genlog_created_idx (created_at), one range scan.
+    """
+    rows = (
+        RoadmapGenerationLog.objects.filter(created_at__gt=since)
+        .annotate(date=TruncDate("created_at", tzinfo=dt.UTC))
+        .values("date")
+        .annotate(
+            runs=Count("id"),
+            avg_time_ms=Avg("generation_time_ms"),
+            total_tokens=Sum("gpt4_tokens_used"),
+            successful_runs=Count("id", filter=Q(success=True)),
+        )
+        .order_by("-date")
+    )
+    return [
+        {
+            "date": row["date"],
+            "runs": int(row["runs"]),
+            "avg_time_ms": round(float(row["avg_time_ms"] or 0), 1),
+            "total_tokens": int(row["total_tokens"] or 0),
+            "successful_runs": int(row["successful_runs"] or 0),
+        }
+        for row in rows
     ]

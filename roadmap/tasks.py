@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from jobs.errors import JobAbort
-from jobs.models import RunLog
 from jobs.registry import JobType, register
-from jobs.runlogs import run_log_finish, run_log_start
+from jobs.runlogs import run_log
 from jobs.runtime import JobContext
 from roadmap import generation, services
 from roadmap.models import Project
@@ -25,21 +25,18 @@ def run_regenerate(ctx: JobContext) -> dict[str, Any]:
         return {"project_id": ctx.input["project_id"], "suggestions": 0,
                 "skipped": "The project no longer exists"}
     started_at = timezone.now()
-    log = run_log_start(job_type=services.REGENERATE_JOB_TYPE, job=ctx.job,
-                        metadata={"project": str(project.id)})
-    try:
-        output = _regenerate(ctx, project)
-    except JobAbort:
-        run_log_finish(log, status=RunLog.Status.FAILED, metadata={"aborted": True})
-        raise
-    except Exception as exc:
-        generation.generation_log_record(project=project, job=ctx.job, started_at=started_at,
-                                         success=False, error=str(exc))
-        log.errors.append(str(exc)[:500])
-        run_log_finish(log, status=RunLog.Status.FAILED)
-        raise
-    log.processed = output["suggestions"]
-    run_log_finish(log, status=RunLog.Status.SUCCESS, metadata=output)
+    with run_log(job_type=services.REGENERATE_JOB_TYPE, job=ctx.job,
+                 metadata={"project": str(project.id)}) as log:
+        try:
+            output = _regenerate(ctx, project)
+        except JobAbort:
+            raise
+        except Exception as exc:
+            generation.generation_log_record(project=project, job=ctx.job,
+                                             started_at=started_at, success=False, error=str(exc))
+            raise
+        log.processed = output["suggestions"]
+        log.metadata.update(output)
     # The run's log commits with the job's completion.
     ctx.on_complete(lambda: generation.generation_log_record(
         project=project, job=ctx.job, started_at=started_at, success=True,
@@ -61,8 +58,9 @@ def _regenerate(ctx: JobContext, project: Project) -> dict[str, Any]:
                 # Each call its own step: a retry resumes after the last one done.
                 done = ctx.step(
                     f"generate-reasoning:{suggestion_id}",
-                    lambda sid=suggestion_id: generation.suggestion_reasoning_generate(
-                        suggestion_id=sid, interviews=scores["interviews"], job=ctx.job
+                    functools.partial(
+                        generation.suggestion_reasoning_generate,
+                        suggestion_id=suggestion_id, interviews=scores["interviews"], job=ctx.job,
                     ),
                 )
                 asked += "skipped" not in done

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PG_DIR = BASE_DIR / ".pg"
@@ -207,7 +208,7 @@ EXEC_STARTED = PG_DIR / "exec-started"  # the cluster was started by an `exec`
 LOCK_FILE = PG_DIR / "devdb.lock"
 
 
-def _locked() -> object:
+def _locked() -> TextIO:
     import fcntl
 
     PG_DIR.mkdir(parents=True, exist_ok=True)

@@ -110,7 +110,8 @@ def api(user: Any) -> APIClient:
 
 
 def worker_app() -> Any:
-    return procrastinate_app.with_connector(procrastinate_app.connector.get_worker_connector())
+    return procrastinate_app.with_connector(
+        procrastinate_app.connector.get_worker_connector())  # type: ignore[attr-defined]
 
 
 def drain(*, concurrency: int = 1, queues: list[str] | None = None) -> None:
@@ -147,7 +148,7 @@ class BackgroundWorker:
 
         async def main() -> None:
             app = procrastinate_app.with_connector(
-                procrastinate_app.connector.get_worker_connector()
+                procrastinate_app.connector.get_worker_connector()  # type: ignore[attr-defined]
             )
             async with app.open_async():
                 self._task = asyncio.current_task()

@@ -16,10 +16,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs import selectors as job_selectors
+from jobs.api.secrets import InternalSecret
 from jobs.errors import JobAlreadyQueued
 from jobs.models import FINAL_STATUSES, Job, JobStatus, Organization
 from themes import selectors, services
-from themes.internal import require_internal_secret
 from themes.models import AuditEntry, Interview, Theme
 from themes.serializers import (
     AuditEntrySerializer,
@@ -55,7 +55,7 @@ class ThemeScanView(APIView):
 
     # No session or token: the shared secret is the only way in (checked first).
     authentication_classes: list[Any] = []
-    permission_classes: list[Any] = []
+    permission_classes = [InternalSecret]
 
     @extend_schema(
         summary="Scan an organization's recent interviews for themes",
@@ -78,7 +78,6 @@ class ThemeScanView(APIView):
         tags=["themes"],
     )
     def post(self, request: Request) -> Response:
-        require_internal_secret(request)
         body = ThemeScanInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

@@ -121,7 +121,8 @@ class ToolExecutor:
         if theme is None:  # a dry run: the theme may exist already
             theme = Theme.objects.filter(organization=self.organization, slug=slug).first()
         if theme is not None and ThemeEvidence.objects.filter(
-            theme=theme, interview_id=interview_id, quote_id=quote_id
+            theme=theme, interview_id=interview_id,
+            quote_id=quote_id,  # type: ignore[misc]  # None: IS NULL, as Django does
         ).exists():
             return False
         target = theme

@@ -158,7 +158,7 @@ def offline_themes(prompt: str) -> dict[str, Any]:
         if best is not None:
             clusters[best].append(q)
 
-    themes = []
+    themes: list[dict[str, Any]] = []
     for s in ranked:
         members = clusters.get(s, [])
         interviews = {q.interview for q in members}

@@ -8,10 +8,9 @@ from typing import Any
 from django.db import transaction
 from procrastinate.contrib.django import app
 
-from jobs.errors import JobAbort
-from jobs.models import Job, Organization, RunLog
+from jobs.models import Job, Organization
 from jobs.registry import JobType, register
-from jobs.runlogs import run_log_finish, run_log_start
+from jobs.runlogs import run_log
 from jobs.runtime import JobContext
 from themes import services
 from themes.scanner import ScanResult, theme_scan_run
@@ -22,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 
 def _actor(job: Job) -> str:
-    who = f" by {job.user.get_username()}" if job.user_id else ""
+    who = f" by {job.user.get_username()}" if job.user is not None else ""
     return f"job:{job.id} ({job.source}{who})"
 
 
@@ -33,9 +32,8 @@ def run_scan(ctx: JobContext) -> dict[str, Any]:
         gone.skipped.append({"reason": "The organization is no longer active"})
         return gone.as_dict()
     ctx.progress(5, "Reading recent interviews...")
-    log = run_log_start(job_type=services.SCAN_JOB_TYPE, job=ctx.job,
-                        metadata={"organization": organization.slug})
-    try:
+    with run_log(job_type=services.SCAN_JOB_TYPE, job=ctx.job,
+                 metadata={"organization": organization.slug}) as log:
         result = theme_scan_run(
             organization=organization,
             lookback_days=int(ctx.input["lookback_days"]),
@@ -46,17 +44,10 @@ def run_scan(ctx: JobContext) -> dict[str, Any]:
             step=ctx.step,
             progress=ctx.progress,
         )
-    except JobAbort:
-        run_log_finish(log, status=RunLog.Status.FAILED, metadata={"aborted": True})
-        raise
-    except Exception as exc:
-        log.errors.append(str(exc)[:500])
-        run_log_finish(log, status=RunLog.Status.FAILED)
-        raise
-    log.processed, log.failed = len(result.themes), len(result.skipped)
-    run_log_finish(log, status=RunLog.Status.SUCCESS, metadata={
-        "themes_created": result.themes_created, "themes_updated": result.themes_updated,
-        "links_created": result.links_created, "dry_run": result.dry_run})
+        log.processed, log.failed = len(result.themes), len(result.skipped)
+        log.metadata.update({
+            "themes_created": result.themes_created, "themes_updated": result.themes_updated,
+            "links_created": result.links_created, "dry_run": result.dry_run})
     if not result.dry_run:
         ctx.on_complete(lambda: _announce(organization.id, ctx.job_id, result))
     verb = "would create" if result.dry_run else "created"

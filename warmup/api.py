@@ -15,7 +15,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -228,7 +228,7 @@ class ComparisonListCreate(generics.ListCreateAPIView):
     def get_queryset(self) -> Any:
         return Comparison.objects.order_by("-view_count", "slug")
 
-    def perform_create(self, serializer: ComparisonSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.comparison_create(
             **serializer.validated_data, created_by=self.request.user)
 

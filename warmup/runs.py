@@ -15,7 +15,7 @@ from django.conf import settings
 
 from jobs.errors import JobAbort, PermanentJobError, RetryableJobError
 from jobs.models import RunLog
-from jobs.runlogs import run_log_count, run_log_finish, run_log_start
+from jobs.runlogs import run_log, run_log_count
 from jobs.runtime import JobContext
 from warmup import names, selectors, services
 from warmup.batch import batch_run
@@ -49,53 +49,52 @@ def _batch(
 ) -> dict[str, Any]:
     limit, concurrency = int(ctx.input["limit"]), int(ctx.input["concurrency"])
     lock = WarmupLock(lock_name, holder=_holder(ctx), seconds=lock_seconds)
-    log = run_log_start(job_type=job_type, job=ctx.job, metadata={
+    with run_log(job_type=job_type, job=ctx.job, metadata={
         "limit": limit, "concurrency": concurrency, "lock": lock_name,
         "lockSeconds": lock_seconds, "source": ctx.job.source,
-    })
-    if not lock.acquire():
-        _note(log, f"Skipped: {lock_name} is held by another run")
-        run_log_finish(log, status=RunLog.Status.FAILED)
-        return {"skipped": log.metadata["stopped"], "runLog": log.id}
+    }) as log:
+        if not lock.acquire():
+            # Another run is at work: this one did nothing, and nothing failed.
+            message = f"Skipped: {lock_name} is held by another run"
+            log.status = RunLog.Status.SKIPPED
+            log.metadata["stopped"] = message
+            return {"skipped": message, "runLog": log.id}
 
-    status = RunLog.Status.FAILED
-    result = None
-    try:
-        items = select(limit)
-        total = len(items)
-        log.metadata["selected"] = [c.slug for c in items]
-        ctx.progress(1, f"Warming {total} comparisons, {concurrency} at a time")
+        result = None
+        try:
+            items = select(limit)
+            total = len(items)
+            log.metadata["selected"] = [c.slug for c in items]
+            ctx.progress(1, f"Warming {total} comparisons, {concurrency} at a time")
 
-        def on_result(comparison: Comparison, error: BaseException | None) -> None:
-            run_log_count(log, ok=error is None,
-                          error=None if error is None else f"{comparison.slug}: {error}")
-            finished = log.processed + log.failed
-            try:
-                ctx.progress(min(99, 1 + 98 * finished // max(1, total)),
-                             f"{finished} of {total} comparisons ({log.failed} failed)")
-            except JobAbort:
-                pass  # should_stop sees it before the next comparison
+            def on_result(comparison: Comparison, error: BaseException | None) -> None:
+                run_log_count(log, ok=error is None,
+                              error=None if error is None else f"{comparison.slug}: {error}")
+                finished = log.processed + log.failed
+                try:
+                    ctx.progress(min(99, 1 + 98 * finished // max(1, total)),
+                                 f"{finished} of {total} comparisons ({log.failed} failed)")
+                except JobAbort:
+                    pass  # should_stop sees it before the next comparison
 
-        def should_stop() -> bool:
-            return ctx.should_abort() or not lock.held()
+            def should_stop() -> bool:
+                return ctx.should_abort() or not lock.held()
 
-        result = batch_run(items, work, concurrency=concurrency, should_stop=should_stop,
-                           on_result=on_result)
-        if not lock.held():
-            _note(log, _lost(lock))
-            raise PermanentJobError(_lost(lock))
-        ctx.check_abort()  # cancelled or past the type's maximum: the platform records which
-        if result.failed and not result.done:
-            first = result.failed[0]
-            raise PermanentJobError(
-                f"All {len(result.failed)} comparisons failed; first: {first[0].slug}: {first[1]}")
-        status = RunLog.Status.SUCCESS
-    finally:
-        if result is not None:
-            log.metadata.update(maxInFlight=result.max_in_flight,
-                                skipped=[c.slug for c in result.skipped])
-        run_log_finish(log, status=status)
-        lock.release()
+            result = batch_run(items, work, concurrency=concurrency, should_stop=should_stop,
+                               on_result=on_result)
+            if not lock.held():
+                _note(log, _lost(lock))
+                raise PermanentJobError(_lost(lock))
+            ctx.check_abort()  # cancelled or past the type's maximum: the platform says which
+            if result.failed and not result.done:
+                first = result.failed[0]
+                raise PermanentJobError(f"All {len(result.failed)} comparisons failed; "
+                                        f"first: {first[0].slug}: {first[1]}")
+        finally:
+            if result is not None:
+                log.metadata.update(maxInFlight=result.max_in_flight,
+                                    skipped=[c.slug for c in result.skipped])
+            lock.release()
     return {"processed": log.processed, "failed": log.failed, "errors": log.errors,
             "maxInFlight": result.max_in_flight, "runLog": log.id}
 
@@ -141,51 +140,49 @@ def run_on_demand(ctx: JobContext) -> dict[str, Any]:
         return {"skipped": "The comparison no longer exists."}
     lock = WarmupLock(names.on_demand_lock(comparison.slug, comparison.data_hash),
                       holder=_holder(ctx), seconds=settings.WARMUP_ON_DEMAND_LOCK_SECONDS)
-    log = run_log_start(job_type=names.ON_DEMAND, job=ctx.job, metadata={
+    with run_log(job_type=names.ON_DEMAND, job=ctx.job, metadata={
         "slug": comparison.slug, "dataHash": comparison.data_hash,
         "requestedDataHash": ctx.input.get("data_hash", ""), "lock": lock.name,
-    })
-    if not lock.acquire():
-        # Another warmup of the same comparison and data is at work: its result is ours.
-        run_log_finish(log, status=RunLog.Status.SUCCESS,
-                       metadata={"skipped": f"{lock.name} is held by another run"})
-        return {"skipped": f"{lock.name} is held by another run", "runLog": log.id}
+    }) as log:
+        if not lock.acquire():
+            # Another warmup of the same comparison and data is at work: its result is ours.
+            log.status = RunLog.Status.SKIPPED
+            log.metadata["skipped"] = f"{lock.name} is held by another run"
+            return {"skipped": f"{lock.name} is held by another run", "runLog": log.id}
 
-    generated: list[str] = []
-    status = RunLog.Status.FAILED
-    try:
-        pack = selectors.cached_pack(comparison)
-        steps: list[tuple[str, bool, Callable[[], object]]] = [
-            ("forecast", pack.forecast_state != selectors.FRESH,
-             lambda: services.forecast_refresh(comparison=comparison)),
-            ("insights", pack.insight_state != selectors.FRESH,
-             lambda: services.insight_refresh(comparison=comparison, job=ctx.job)),
-        ]
-        errors: list[Exception] = []
-        for index, (name, missing, generate) in enumerate(steps):
-            if not missing:
-                continue
-            if not lock.held():
-                _note(log, _lost(lock))
-                raise PermanentJobError(_lost(lock))
-            ctx.check_abort()
-            try:
-                generate()
-            except Exception as exc:  # the other output is still worth generating
-                run_log_count(log, ok=False, error=f"{name}: {exc}")
-                errors.append(exc)
-                ctx.progress(50 * (index + 1) - 1, f"{name} failed")
-            else:
-                run_log_count(log, ok=True)
-                generated.append(name)
-                ctx.progress(50 * (index + 1) - 1, f"{name} ready")
-        if errors:
-            # A retry regenerates only what is still missing.
-            raise errors[0] if len(errors) == 1 else RetryableJobError(
-                "; ".join(str(e) for e in errors))
-        status = RunLog.Status.SUCCESS
-    finally:
-        run_log_finish(log, status=status, metadata={"generated": generated})
-        lock.release()
+        generated: list[str] = []
+        log.metadata["generated"] = generated  # filled in as it goes
+        try:
+            pack = selectors.cached_pack(comparison)
+            steps: list[tuple[str, bool, Callable[[], object]]] = [
+                ("forecast", pack.forecast_state != selectors.FRESH,
+                 lambda: services.forecast_refresh(comparison=comparison)),
+                ("insights", pack.insight_state != selectors.FRESH,
+                 lambda: services.insight_refresh(comparison=comparison, job=ctx.job)),
+            ]
+            errors: list[Exception] = []
+            for index, (name, missing, generate) in enumerate(steps):
+                if not missing:
+                    continue
+                if not lock.held():
+                    _note(log, _lost(lock))
+                    raise PermanentJobError(_lost(lock))
+                ctx.check_abort()
+                try:
+                    generate()
+                except Exception as exc:  # the other output is still worth generating
+                    run_log_count(log, ok=False, error=f"{name}: {exc}")
+                    errors.append(exc)
+                    ctx.progress(50 * (index + 1) - 1, f"{name} failed")
+                else:
+                    run_log_count(log, ok=True)
+                    generated.append(name)
+                    ctx.progress(50 * (index + 1) - 1, f"{name} ready")
+            if errors:
+                # A retry regenerates only what is still missing.
+                raise errors[0] if len(errors) == 1 else RetryableJobError(
+                    "; ".join(str(e) for e in errors))
+        finally:
+            lock.release()
     return {"slug": comparison.slug, "dataHash": comparison.data_hash, "generated": generated,
             "runLog": log.id}

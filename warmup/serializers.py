@@ -87,7 +87,9 @@ class RunLogOut(serializers.Serializer):
     status = serializers.CharField()
     processed = serializers.IntegerField()
     failed = serializers.IntegerField()
-    errors = serializers.ListField(child=serializers.CharField())
+    # A declared field named like Serializer.errors: DRF's metaclass takes it out of
+    # the class attributes, so the property is untouched at run time.
+    errors = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
     durationMs = serializers.IntegerField(source="duration_ms")
     metadata = serializers.JSONField()
     startedAt = serializers.DateTimeField(source="started_at")

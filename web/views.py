@@ -23,7 +23,7 @@ HOME_ITEMS = 6
 def home(request: HttpRequest) -> HttpResponse:
     """What a member comes back for: their running and recent jobs, decisions, reports."""
     user = request.user
-    mine = job_selectors.jobs_for_user(user).filter(user=user)
+    mine = job_selectors.jobs_for_user(user).filter(user=user)  # type: ignore[misc]  # signed in
     running = list(mine.filter(status__in=ACTIVE_STATUSES).order_by("created_at")[:HOME_JOBS])
     recent = list(mine.exclude(status__in=ACTIVE_STATUSES).order_by("-created_at")[:HOME_JOBS])
     titles = {t.name: t.title for t in registry.all_types()}

@@ -40,7 +40,7 @@ def load_decision(ctx: JobContext) -> Decision:
             f"{ctx.job_type.name} needs a decision: send decision_id with the job"
         )
     decision = Decision.objects.filter(
-        id=decision_id, organization_id=ctx.job.organization_id
+        id=decision_id, organization_id=ctx.job.organization_id  # type: ignore[misc]  # None: no match
     ).first()
     if decision is None:
         raise InvalidInputError(f"Decision {decision_id} not found in this organization")

@@ -1,8 +1,10 @@
 """Settings for decisions and competitors (competitors); see docs/competitors-and-realtime.md."""
 
+from typing import Any
+
 from django.core.exceptions import ImproperlyConfigured
 
-from config.settings_base import env, positive_float, positive_int, secret
+from config.env import number_map, positive_float, positive_int, secret, string, string_list
 
 # --- the five job types: the seed's tables --------------------------------------
 # Poll interval and maximum duration per type (the seed's "Polling Configuration";
@@ -18,18 +20,10 @@ _JOB_TYPE_DEFAULTS = {
     "option_analysis": (2000, 30, "10-20 seconds"),
     "evidence_search": (2000, 60, "10-30 seconds"),
 }
-_poll = env.dict("COMPETITORS_POLL_INTERVAL_MS", cast={"value": int}, default={})
-_max = env.dict("COMPETITORS_MAX_DURATION_SECONDS", cast={"value": int}, default={})
-for _name in (*_poll, *_max):
-    if _name not in _JOB_TYPE_DEFAULTS:
-        raise ImproperlyConfigured(
-            f"COMPETITORS_POLL_INTERVAL_MS / COMPETITORS_MAX_DURATION_SECONDS: unknown job type "
-            f"{_name!r} (known: {', '.join(_JOB_TYPE_DEFAULTS)})"
-        )
-for _value in (*_poll.values(), *_max.values()):
-    if _value <= 0:
-        raise ImproperlyConfigured("Poll intervals and maximum durations must be > 0")
-COMPETITORS_JOB_TYPES = {
+# Known job types only, every value > 0.
+_poll = number_map("COMPETITORS_POLL_INTERVAL_MS", {}, cast=int, keys=_JOB_TYPE_DEFAULTS)
+_max = number_map("COMPETITORS_MAX_DURATION_SECONDS", {}, cast=int, keys=_JOB_TYPE_DEFAULTS)
+COMPETITORS_JOB_TYPES: dict[str, dict[str, Any]] = {
     name: {
         "poll_interval_ms": _poll.get(name, poll),
         "max_duration_seconds": _max.get(name, seconds),
@@ -44,22 +38,20 @@ COMPETITORS_SCRAPE_MAX_BYTES = positive_int("COMPETITORS_SCRAPE_MAX_BYTES", 2_00
 # How much of the page's text goes into the LLM prompt.
 COMPETITORS_SCRAPE_MAX_TEXT_CHARS = positive_int("COMPETITORS_SCRAPE_MAX_TEXT_CHARS", 6000)
 COMPETITORS_SCRAPE_MAX_REDIRECTS = positive_int("COMPETITORS_SCRAPE_MAX_REDIRECTS", 5)
-COMPETITORS_SCRAPE_USER_AGENT = env.str(
-    "COMPETITORS_SCRAPE_USER_AGENT", default="PlinthJobs-CompetitorAnalysis/1.0"
+COMPETITORS_SCRAPE_USER_AGENT = string(
+    "COMPETITORS_SCRAPE_USER_AGENT", "PlinthJobs-CompetitorAnalysis/1.0"
 )
 # Workers refuse URLs that resolve to private, loopback or link-local addresses
 # (a user-supplied URL must not reach internal services); hosts listed here may.
-COMPETITORS_SCRAPE_ALLOW_PRIVATE_HOSTS = env.list(
-    "COMPETITORS_SCRAPE_ALLOW_PRIVATE_HOSTS", default=[]
-)
+COMPETITORS_SCRAPE_ALLOW_PRIVATE_HOSTS = string_list("COMPETITORS_SCRAPE_ALLOW_PRIVATE_HOSTS", [])
 
 # --- pluggable news, review and search sources -----------------------------------
 # Each is a list of URLs answering GET ?q=<query>&limit=<n> with
 # {"results": [{"title", "url", "snippet", "published_at"?, "rating"?}]}.
 # None configured: the step records that it found nothing and the job goes on.
-COMPETITORS_NEWS_SOURCES = env.list("COMPETITORS_NEWS_SOURCES", default=[])
-COMPETITORS_REVIEW_SOURCES = env.list("COMPETITORS_REVIEW_SOURCES", default=[])
-COMPETITORS_SEARCH_SOURCES = env.list("COMPETITORS_SEARCH_SOURCES", default=[])
+COMPETITORS_NEWS_SOURCES = string_list("COMPETITORS_NEWS_SOURCES", [])
+COMPETITORS_REVIEW_SOURCES = string_list("COMPETITORS_REVIEW_SOURCES", [])
+COMPETITORS_SEARCH_SOURCES = string_list("COMPETITORS_SEARCH_SOURCES", [])
 COMPETITORS_SOURCES_API_KEY = secret("COMPETITORS_SOURCES_API_KEY")
 COMPETITORS_SOURCE_TIMEOUT_SECONDS = positive_float("COMPETITORS_SOURCE_TIMEOUT_SECONDS", 10.0)
 COMPETITORS_SOURCE_MAX_RESULTS = positive_int("COMPETITORS_SOURCE_MAX_RESULTS", 5)

@@ -3,30 +3,16 @@
 Every value is parsed strictly: a bad one stops the start with ImproperlyConfigured.
 """
 
-from django.core.exceptions import ImproperlyConfigured
-
-from config.settings_base import env
-
-
-def _int_between(name: str, default: int, low: int, high: int) -> int:
-    try:
-        value = env.int(name, default=default)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer: {exc}") from exc
-    if not low <= value <= high:
-        raise ImproperlyConfigured(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
+from config.env import choice, integer
 
 # Which LLM provider writes report content: auto (Anthropic's Claude when its key
 # is set, else the LLM_PROVIDER choice), or anthropic / openai / offline.
-REPORTS_LLM_PROVIDER = env.str("REPORTS_LLM_PROVIDER", default="auto").lower()
-if REPORTS_LLM_PROVIDER not in {"auto", "anthropic", "openai", "offline"}:
-    raise ImproperlyConfigured("REPORTS_LLM_PROVIDER must be auto, anthropic, openai or offline")
+REPORTS_LLM_PROVIDER = choice(
+    "REPORTS_LLM_PROVIDER", "auto", {"auto", "anthropic", "openai", "offline"})
 
 # How often the editor polls a GENERATE / REFINE / ANALYZE job (the seed's 1000 ms).
-REPORTS_POLL_INTERVAL_MS = _int_between("REPORTS_POLL_INTERVAL_MS", 1000, 200, 60_000)
+REPORTS_POLL_INTERVAL_MS = integer("REPORTS_POLL_INTERVAL_MS", 1000, low=200, high=60_000)
 # A running analysis job past this is stopped and fails as expired.
-REPORTS_MAX_DURATION_SECONDS = _int_between("REPORTS_MAX_DURATION_SECONDS", 180, 10, 3600)
+REPORTS_MAX_DURATION_SECONDS = integer("REPORTS_MAX_DURATION_SECONDS", 180, low=10, high=3600)
 # The longest answer asked of the model, in tokens.
-REPORTS_MAX_TOKENS = _int_between("REPORTS_MAX_TOKENS", 1500, 64, 8192)
+REPORTS_MAX_TOKENS = integer("REPORTS_MAX_TOKENS", 1500, low=64, high=8192)

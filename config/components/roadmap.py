@@ -4,8 +4,8 @@ The reasoning calls' budget is `LLM_RATE_LIMITS["roadmap-reasoning"]` (1
 request/s by default, shared by every worker; config/components/ai.py).
 """
 
+from config.env import positive_int
 from config.settings_base import SPECTACULAR_SETTINGS as _spectacular
-from config.settings_base import positive_int
 
 # A finished scan that created more new themes than this regenerates the
 # roadmap of its organization's active projects (the seed's `> 10`).

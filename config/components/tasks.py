@@ -2,7 +2,8 @@
 
 import importlib.util
 
-from config.settings_base import INSTALLED_APPS, env
+from config.env import string_list
+from config.settings_base import INSTALLED_APPS
 
 if importlib.util.find_spec("django.tasks") is None:
     # Django 5.2: the backport's app (its system checks, and its handlers that
@@ -11,7 +12,7 @@ if importlib.util.find_spec("django.tasks") is None:
 
 # Queues a @task may name (queue_name); any other is refused at enqueue with
 # Django's InvalidTask. Workers started without --queues run every queue.
-TASKS_QUEUES = [q.strip() for q in env.list("TASKS_QUEUES", default=["default"]) if q.strip()]
+TASKS_QUEUES = string_list("TASKS_QUEUES", ["default"])
 
 TASKS = {
     "default": {

@@ -1,6 +1,6 @@
 """Settings for the theme scanner (themes); see docs/themes-and-roadmap.md."""
 
-from config.settings_base import positive_float, positive_int, secret
+from config.env import positive_float, positive_int, secret
 
 # X-Internal-Secret for /api/internal/jobs/theme-scan and /api/roadmap/generate
 # (the seed's variable name). Empty: the internal endpoint is disabled.

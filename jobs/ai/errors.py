@@ -1,4 +1,5 @@
-"""Provider SDK exceptions mapped to the platform's error kinds (DESIGN.md's table)."""
+"""Provider SDK exceptions mapped to the platform's error kinds (jobs.registry.ERROR_POLICIES;
+the table in docs/ai-and-integrations.md)."""
 
 from __future__ import annotations
 

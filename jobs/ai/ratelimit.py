@@ -77,7 +77,8 @@ _RESERVE = (
 
 
 def _reserve(key: str, *, cost: float, burst: float, max_wait: float) -> float:
-    params = {"key": key, "cost": cost, "burst": burst, "max_wait": max_wait}
+    params: dict[str, str | float] = {
+        "key": key, "cost": cost, "burst": burst, "max_wait": max_wait}
     with connection.cursor() as cursor:
         cursor.execute(_RESERVE, params)
         row = cursor.fetchone()

@@ -1,4 +1,5 @@
-"""Shared-secret headers for internal job endpoints (X-Internal-Secret, X-Job-Secret, ...).
+"""Shared-secret headers for internal job endpoints (X-Internal-Secret, X-Job-Secret, ...),
+as DRF permission classes: every such endpoint uses one of them.
 
 The header must equal the setting, compared in constant time
 (`hmac.compare_digest`). An unset secret disables the endpoint (503): it
@@ -47,3 +48,24 @@ class SharedSecret(BasePermission):
         if not secret_matches(request, header=self.header, setting=self.setting):
             raise SecretRequired(f"Missing or wrong {self.header} header.")
         return True
+
+
+class InternalSecret(SharedSecret):
+    """X-Internal-Secret = INTERNAL_SHARED_SECRET: any app's internal endpoints."""
+
+    header, setting = "X-Internal-Secret", "INTERNAL_SHARED_SECRET"
+
+
+class InternalSecretOrUser(InternalSecret):
+    """The internal secret when its header is sent (then only it counts), else a
+    signed-in user (DRF answers 401 to an anonymous one)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if self.header in request.headers:
+            return super().has_permission(request, view)
+        return bool(request.user and request.user.is_authenticated)
+
+    @classmethod
+    def sent(cls, request: Request) -> bool:
+        """Whether the request came in through the secret (checked by then)."""
+        return cls.header in request.headers

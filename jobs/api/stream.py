@@ -98,7 +98,9 @@ async def _session_job_status(request: HttpRequest, job_id: Any) -> tuple[int, s
     return (200, status) if status is not None else (404, None)
 
 
-async def job_events(request: HttpRequest, job_id: Any) -> HttpResponse:
+async def job_events(
+    request: HttpRequest, job_id: Any
+) -> HttpResponse | StreamingHttpResponse:
     if request.method not in ("GET", "HEAD"):
         return _error(405, f'Method "{request.method}" not allowed.', Allow="GET, HEAD")
     if not isinstance(request, ASGIRequest):

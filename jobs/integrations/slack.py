@@ -178,13 +178,13 @@ def post_message(
         return None
 
     key = normal_key(idempotency_key) if idempotency_key else None
-    tag = {"metadata": {"event_type": EVENT_TYPE, "event_payload": {"key": key}}} if key else {}
+    metadata = {"event_type": EVENT_TYPE, "event_payload": {"key": key}} if key else None
 
     @tracing.traced("slack chat.postMessage", **{"peer.service": "slack",
                                                    "rpc.method": "chat.postMessage"})
     def send() -> str:
         try:
-            response = _client().chat_postMessage(channel=channel, text=text, **tag)
+            response = _client().chat_postMessage(channel=channel, text=text, metadata=metadata)
         except SlackApiError as exc:
             raise _classify(exc) from exc
         except OSError as exc:  # timeouts, refused and reset connections (urllib)

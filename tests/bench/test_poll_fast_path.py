@@ -82,6 +82,7 @@ def job_and_token(transactional_db: None, user: Any, other_org: Any, make_user: 
         job_type="diagnostic", input={"steps": 1}, organization=org, user=user
     )
     started = lifecycle.job_start(job.id)
+    assert started is not None
     lifecycle.job_complete(job.id, attempt=started.attempts, output={"ok": True, "n": 1})
     outsider = make_user(other_org)
     return job, Token.objects.create(user=user).key, Token.objects.create(user=outsider).key

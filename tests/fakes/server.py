@@ -27,6 +27,7 @@ with a `path` waits for the first request under it; other requests pass it by).
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import hashlib
 import json
@@ -38,7 +39,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -205,7 +206,7 @@ class FakeServer:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def route(self, method: str, prefix: str, handler: Route) -> None:
         self.routes.append((method, prefix, handler))
@@ -274,7 +275,7 @@ class FakeServer:
         """Arrival times (monotonic) of the requests under `prefix`, in order."""
         return sorted(r.at for r in self.calls(prefix))
 
-    def start(self) -> FakeServer:
+    def start(self) -> Self:
         self.thread.start()
         return self
 
@@ -605,6 +606,14 @@ def jira_error(status: int, *messages: str, errors: dict[str, str] | None = None
     return Scripted(status=status, body={"errorMessages": list(messages), "errors": errors or {}})
 
 
+def _has_label(label: str, fields: dict[str, Any]) -> bool:
+    return label in (fields.get("labels") or [])
+
+
+def _in_project(key: str, fields: dict[str, Any]) -> bool:
+    return (fields.get("project") or {}).get("key") == key
+
+
 def _jira_error_body(status: int, message: str) -> Any:
     return {"errorMessages": [message], "errors": {}}
 
@@ -651,9 +660,9 @@ def jira_api(server: FakeServer, *, user: str | None = None, token: str | None =
                 return jira_error(400, f"The fake's JQL knows labels = and project =: {clause!r}")
             name, value = match.group(1).lower(), match.group(2)
             if name == "labels":
-                tests.append(lambda f, v=value: v in (f.get("labels") or []))
+                tests.append(functools.partial(_has_label, value))
             else:
-                tests.append(lambda f, v=value: (f.get("project") or {}).get("key") == v)
+                tests.append(functools.partial(_in_project, value))
         with server._lock:
             found = [i for i in issues.values() if all(t(i["fields"]) for t in tests)]
         start = int(params.get("startAt") or 0)

@@ -16,7 +16,9 @@ worker processes they start (`tests.faults.worker_main`); not by the product.
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import connection
@@ -35,7 +37,7 @@ class LockedInput(serializers.Serializer):
 def run_locked(ctx: JobContext) -> dict[str, Any]:
     steps = ctx.input["steps"]
     for index in range(1, steps + 1):
-        ctx.step(f"step-{index}", lambda index=index: _sleep(ctx.input["step_seconds"], index))
+        ctx.step(f"step-{index}", functools.partial(_sleep, ctx.input["step_seconds"], index))
         ctx.progress(index * 99 // steps, f"Step {index} of {steps}")
     return {"steps": steps, "attempt": ctx.attempt}
 
@@ -45,7 +47,7 @@ def _sleep(seconds: float, index: int) -> dict[str, int]:
     return {"step": index}
 
 
-def _lock(input: dict[str, Any], scope: str) -> str:
+def _lock(input: Mapping[str, Any], scope: str) -> str:
     return f"faults:{input['key']}"
 
 

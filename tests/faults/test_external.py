@@ -5,10 +5,10 @@ its own event loop) against the wire-level fakes in tests/fakes:
 
 - `themes.scan` asks the LLM for themes as JSON (a durable step): the LLM faults.
 - `roadmap.regenerate` posts a Slack alert for new critical items and opens a
-  Jira epic per high-priority item: the Slack and Jira outages.
+  Jira epic per critical or high item: the Slack and Jira outages.
 
-Each job must retry or fail as DESIGN.md's error table says (retryable faults
-with back-off, 429 after its Retry-After, broken JSON once, 401 never), and
+Each job must retry or fail as the error table (jobs.registry.ERROR_POLICIES)
+says (retryable faults with back-off, 429 after its Retry-After, broken JSON once, 401 never), and
 nothing may reach Slack or Jira twice: the fakes count what they delivered.
 Retries are fast here (a 0.2 s back-off base). The scenarios that take more than
 about two seconds (both providers' 429 and 500s, outages through every retry)
@@ -243,7 +243,8 @@ def test_llm_401_fails_at_once_without_a_retry(org, llm, background_worker):
 
 @pytest.fixture
 def project(org: Any, settings: Any) -> Project:
-    """Pricing becomes critical (a Slack alert), Exports and Billing high (an epic each)."""
+    """Pricing becomes critical (a Slack alert and an epic), Exports and Billing high (an epic
+    each)."""
     settings.LLM_PROVIDER = "offline"
     recent_interviews(org, 10)
     theme(org, "Pricing", 8, 0.9)
@@ -291,15 +292,15 @@ def test_slack_5xx_twice_then_back_posts_the_alert_once(
     delivered, created = slack_delivered(fake_slack), jira_created(fake_jira)
     record("Slack 503 twice while a job notifies (roadmap.regenerate)", did=len(posts),
            lost=int(len(delivered) < 1) + int(job.status != "completed"),
-           duplicated=max(0, len(delivered) - 1) + max(0, len(created) - 2),
+           duplicated=max(0, len(delivered) - 1) + max(0, len(created) - 3),
            note=f"{job.attempts} attempts; {len(posts)} posts tried, {len(delivered)} "
-                f"delivered; {len(created)} epics for 2 items")
+                f"delivered; {len(created)} epics for 3 items")
     assert (job.status, job.attempts) == ("completed", 3), job.error
     assert len(posts) == 3 and len(delivered) == 1
     assert delivered[0].json()["text"] == "\U0001f6a8 1 new critical roadmap items detected!"
     assert [e.data["error_kind"] for e in retry_events(job)] == ["retryable"] * 2
     assert "Slack error 503" in retry_events(job)[0].message
-    assert summaries(created) == ["Billing", "Exports"]
+    assert summaries(created) == ["Billing", "Exports", "Pricing"]
     assert SentEffect.objects.filter(kind="slack").count() == 1
     assert job.output["slack"] == delivered[0].answer.body["ts"]
     assert job.output["jira_epics"] == epic_keys(project)
@@ -342,14 +343,14 @@ def test_slack_refusing_connections_fails_the_job_then_a_retry_posts_once(
     record("Slack refusing connections through every retry, then back (roadmap.regenerate)",
            did=1 + MAX_RETRIES + job.attempts,
            lost=int(len(delivered) < 1) + int(job.status != "completed"),
-           duplicated=max(0, len(delivered) - 1) + max(0, len(created) - 2),
+           duplicated=max(0, len(delivered) - 1) + max(0, len(created) - 3),
            note=f"failed after {failed_after[1]} attempts ({failed_after[2]}); the staff "
                 f"retry completed; {len(delivered)} message, {len(created)} epics")
     assert failed_after[:3] == ("failed", 1 + MAX_RETRIES, "retryable")
     assert failed_after[3].startswith(f"Failed after {MAX_RETRIES} retries: Slack unreachable")
     assert job.status == "completed", job.error
     assert len(fake_slack.calls("/api/chat.postMessage")) == 1 and len(delivered) == 1
-    assert summaries(created) == ["Billing", "Exports"]
+    assert summaries(created) == ["Billing", "Exports", "Pricing"]
 
 
 def test_jira_refusing_connections_then_back_opens_each_epic_once_and_slack_posts_once(
@@ -366,17 +367,17 @@ def test_jira_refusing_connections_then_back_opens_each_epic_once_and_slack_post
 
     delivered, created = slack_delivered(fake_slack), jira_created(fake_jira)
     record("Jira refusing connections, back before the retry (roadmap.regenerate)",
-           did=job.attempts, lost=int(job.status != "completed") + max(0, 2 - len(created)),
-           duplicated=max(0, len(delivered) - 1) + max(0, len(created) - 2),
+           did=job.attempts, lost=int(job.status != "completed") + max(0, 3 - len(created)),
+           duplicated=max(0, len(delivered) - 1) + max(0, len(created) - 3),
            note=f"{job.attempts} attempts; Slack posted in attempt 1 and not again; "
-                f"{len(created)} epics for 2 items")
+                f"{len(created)} epics for 3 items")
     assert (job.status, job.attempts) == ("completed", 2), job.error
     retry = retry_events(job)[0]
     assert retry.data["error_kind"] == "retryable" and "Jira unreachable" in retry.message
     # The alert went out in the first attempt; the retry found its record and did not ask.
     assert len(fake_slack.calls("/api/chat.postMessage")) == 1 and len(delivered) == 1
-    assert summaries(created) == ["Billing", "Exports"]
-    assert len(set(epic_keys(project).values())) == 2
+    assert summaries(created) == ["Billing", "Exports", "Pricing"]
+    assert len(set(epic_keys(project).values())) == 3
 
 
 @pytest.mark.faults
@@ -395,8 +396,8 @@ def test_jira_5xx_through_every_retry_fails_clearly_and_the_next_run_opens_each_
     delivered, created = slack_delivered(fake_slack), jira_created(fake_jira)
     tried = len([r for r in fake_jira.calls("/rest/api/2/issue") if r.method == "POST"])
     record("Jira 503 through every retry, then back for the next run (roadmap.regenerate)",
-           did=tried, lost=int(first.status != "failed") + max(0, 2 - len(created)),
-           duplicated=max(0, len(delivered) - 1) + max(0, len(created) - 2),
+           did=tried, lost=int(first.status != "failed") + max(0, 3 - len(created)),
+           duplicated=max(0, len(delivered) - 1) + max(0, len(created) - 3),
            note=f"first job failed after {first.attempts} attempts; the next run opened "
                 f"{len(created)} epics; Slack {len(delivered)} message over both")
     assert (first.status, first.attempts, first.error_kind) == (
@@ -405,9 +406,9 @@ def test_jira_5xx_through_every_retry_fails_clearly_and_the_next_run_opens_each_
     assert second.status == "completed", second.error
     # Slack: one alert for the new critical item, in the first job's first attempt only.
     assert len(fake_slack.calls("/api/chat.postMessage")) == 1 and len(delivered) == 1
-    assert summaries(created) == ["Billing", "Exports"]
-    assert tried == 1 + MAX_RETRIES + 2
-    assert second.output["jira_epics"] == epic_keys(project) and len(epic_keys(project)) == 2
+    assert summaries(created) == ["Billing", "Exports", "Pricing"]
+    assert tried == 1 + MAX_RETRIES + 3
+    assert second.output["jira_epics"] == epic_keys(project) and len(epic_keys(project)) == 3
 
 
 def test_jira_401_fails_at_once_after_slack_posted_once(
@@ -457,14 +458,14 @@ def test_an_answer_lost_to_the_client_timeout_is_not_sent_again(
 
     delivered, created = slack_delivered(fake_slack), jira_created(fake_jira)
     effects = len(delivered) if service == "slack" else len(created)
-    expected = 1 if service == "slack" else 2
+    expected = 1 if service == "slack" else 3
     lookups = len(fake_slack.calls("/api/conversations.history") if service == "slack"
                   else fake_jira.calls("/rest/api/2/search"))
     record(f"{service.capitalize()} does the work but answers after the client timeout "
            "(roadmap.regenerate)", did=job.attempts,
            lost=int(job.status != "completed"), duplicated=max(0, effects - expected),
            note=f"{job.attempts} attempts; {len(delivered)} Slack messages, {len(created)} "
-                "epics for 2 items; the retry looked the in-doubt send up "
+                "epics for 3 items; the retry looked the in-doubt send up "
                 f"({lookups} lookup) and did not send it again")
     assert job.status == "completed", job.error
     assert effects == expected

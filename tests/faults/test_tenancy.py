@@ -77,7 +77,10 @@ def routes() -> Iterator[tuple[str, list[str]]]:
 
 
 def fill(route: str, values: dict[str, Any]) -> str:
-    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), route)
+    def value(match: re.Match[str]) -> str:
+        return str(values[match.group(1)])
+
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", value, route)
 
 
 @pytest.fixture

@@ -165,6 +165,30 @@ def events(now: dt.datetime) -> list[tuple[str, str]]:
     return [(e.key, e.action) for e in result.events]
 
 
+def test_a_run_skipped_for_a_held_lock_neither_raises_nor_clears_the_alert(
+    settings, fake_slack
+):
+    settings.OPS_SCHEDULED_RUN_TYPES = ("warmup-forecasts",)
+    now = timezone.now()
+    minute = dt.timedelta(minutes=1)
+    run("warmup-forecasts", status="success", ago=10 * minute, now=now, processed=50)
+    run("warmup-forecasts", status="skipped", ago=5 * minute, now=now)
+
+    after_skip = events(now)
+    run("warmup-forecasts", status="failed", ago=3 * minute, now=now, failed=1, errors=["x"])
+    after_failure = events(now)
+    run("warmup-forecasts", status="skipped", ago=minute, now=now)
+    after_second_skip = events(now)
+
+    forecasts = next(r for r in metrics.run_logs_summary(now=now)
+                     if r.type == "warmup-forecasts")
+    assert (forecasts.status, forecasts.last_failed, forecasts.finished_status) == (
+        "skipped", False, "failed")
+    assert after_skip == []
+    assert after_failure == [("run-failed:warmup-forecasts", "fired")]
+    assert after_second_skip == []  # still raised: a skipped run proves nothing
+
+
 def test_a_failed_last_scheduled_run_alerts_once_and_clears_when_a_run_succeeds(
     settings, fake_slack
 ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -17,7 +18,7 @@ from tests.ops.conftest import active, finished, stale_pending
 pytestmark = pytest.mark.django_db
 
 
-def scrape(client: Client, **headers: str) -> dict:
+def scrape(client: Client, **headers: Any) -> dict:
     response = client.get("/metrics", **headers)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain; version=0.0.4")

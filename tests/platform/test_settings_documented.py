@@ -4,12 +4,21 @@ of the app that reads it (docs/*.md)."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
+from config import env as env_parsers
+
 BASE = Path(__file__).resolve().parents[2]
+# Every parser of config/env.py (each takes the variable's name first).
+PARSERS = sorted(
+    name for name, fn in inspect.getmembers(env_parsers, inspect.isfunction)
+    if fn.__module__ == env_parsers.__name__ and not name.startswith("_")
+)
 READS = re.compile(
-    r"""(?:env(?:\.\w+)?|positive_int|positive_float|secret|os\.environ\.get|getenv)\(\s*["']([A-Z][A-Z0-9_]+)["']"""
+    r"""(?:env(?:\.\w+)?|""" + "|".join(PARSERS)
+    + r"""|os\.environ\.get|getenv)\(\s*["']([A-Z][A-Z0-9_]+)["']"""
 )
 # Read by the development tooling or the test suite, not by the product.
 NOT_SETTINGS = {"DJANGO_SETTINGS_MODULE"}
@@ -43,5 +52,6 @@ def test_every_environment_setting_is_documented():
     undocumented = {name: sorted(where) for name, where in found.items()
                     if name not in NOT_SETTINGS and name not in documented}
 
+    assert {"boolean", "integer", "number", "secret", "string"} <= set(PARSERS)
     assert len(found) > 60  # the pattern still finds the settings
     assert undocumented == {}

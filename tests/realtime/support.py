@@ -99,7 +99,8 @@ class SSE:
     def __init__(self, url: str, *, headers: dict[str, str] | None = None,
                  timeout: float = 15.0) -> None:
         parts = urlsplit(url)
-        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        self.conn = http.client.HTTPConnection(
+            parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         self.conn.request("GET", path, headers={"Accept": "text/event-stream", **(headers or {})})
         self.response = self.conn.getresponse()

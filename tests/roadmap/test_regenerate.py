@@ -88,7 +88,7 @@ def test_a_manual_priority_adjustment_is_never_overwritten(api, org, project):
 
 def test_slack_and_jira_are_called_once_across_a_retry(org, project, fake_slack, fake_jira):
     recent_interviews(org, 10)
-    theme(org, "Pricing", 8, 0.9)     # critical: announced on Slack
+    theme(org, "Pricing", 8, 0.9)     # critical: announced on Slack, and an epic
     theme(org, "Exports", 4, 0.8)     # high: an epic
     theme(org, "Billing", 3, 0.9)     # high: an epic
     _, _, create = fake_jira.routes[0]
@@ -112,10 +112,11 @@ def test_slack_and_jira_are_called_once_across_a_retry(org, project, fake_slack,
         "#roadmap", "\U0001f6a8 1 new critical roadmap items detected!")
     # Tagged with its effect key, so a retry can look it up if the answer is lost.
     assert post["metadata"]["event_payload"] == {"key": f"roadmap:{job.id}:critical-alert"}
-    assert creates["n"] == 3  # epic 1, epic 2 failing, epic 2 again: never epic 1 twice
+    # Epic 1 (Pricing, the strongest), epic 2 failing, epic 2 again, epic 3: never epic 1 twice.
+    assert creates["n"] == 4
     keys = dict(project.suggestions.exclude(jira_issue_key="")
                 .values_list("theme__name", "jira_issue_key"))
-    assert set(keys) == {"Exports", "Billing"} and len(set(keys.values())) == 2
+    assert set(keys) == {"Pricing", "Exports", "Billing"} and len(set(keys.values())) == 3
     epic = fake_jira.calls("/rest/api/2/issue")[0].json()["fields"]
     assert (epic["issuetype"], epic["priority"], epic["project"]) == (
         {"name": "Epic"}, {"name": "High"}, {"key": "CORE"})
@@ -133,8 +134,33 @@ def test_only_new_unadjusted_critical_items_are_announced(org, project, fake_sla
 
     texts = [c.json()["text"] for c in fake_slack.calls("/api/chat.postMessage")]
     assert texts == ["\U0001f6a8 1 new critical roadmap items detected!"]
-    assert len(fake_jira.calls("/rest/api/2/issue")) == 1  # Exports only
-    assert SentEffect.objects.filter(kind="jira").count() == 1
+    # Pricing (critical) and Exports (high); Billing is medium by a person's choice.
+    summaries = [c.json()["fields"]["summary"] for c in fake_jira.calls("/rest/api/2/issue")]
+    assert summaries == ["Pricing", "Exports"]
+    assert SentEffect.objects.filter(kind="jira").count() == 2
+
+
+def test_critical_and_high_items_get_an_epic_medium_and_low_do_not(
+        org, project, fake_jira):
+    """Seed 000: high-priority themes get Jira epics; critical ranks above high."""
+    themes = scored_themes(org)
+    # A person's adjustment counts: Search (computed medium) raised to critical,
+    # Exports (computed high) lowered to low.
+    RoadmapSuggestion.objects.create(project=project, theme=themes["Search"],
+                                     manual_priority_adjustment="critical")
+    RoadmapSuggestion.objects.create(project=project, theme=themes["Exports"],
+                                     manual_priority_adjustment="low")
+
+    job = regenerate(project, reasoning=False)
+
+    assert job.status == "completed", job.error
+    keys = dict(project.suggestions.exclude(jira_issue_key="")
+                .values_list("theme__name", "jira_issue_key"))
+    assert set(keys) == {"Pricing", "Search"}
+    assert job.output["jira_epics"] == keys
+    issues = [c.json()["fields"] for c in fake_jira.calls("/rest/api/2/issue")]
+    assert sorted(i["summary"] for i in issues) == ["Pricing", "Search"]
+    assert {i["issuetype"]["name"] for i in issues} == {"Epic"}
 
 
 def test_unconfigured_slack_and_jira_are_skipped_quietly(org, project):

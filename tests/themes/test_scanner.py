@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from themes.services import theme_scan_start
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def run_scan(org, **options) -> dict:
+def run_scan(org, **options) -> Any:
     job = theme_scan_start(organization=org, source="internal", **options)
     drain()
     job.refresh_from_db()

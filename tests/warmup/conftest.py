@@ -57,7 +57,7 @@ def job_client(secrets: None) -> Callable[..., Any]:
     """POST to a secret-protected warmup endpoint with the right secret."""
     client = APIClient()
 
-    def post(path: str, body: Any = None, **headers: str) -> Any:
+    def post(path: str, body: Any = None, **headers: Any) -> Any:
         header = "HTTP_X_WARMUP_SECRET" if path.startswith("/api/comparison/") \
             else "HTTP_X_JOB_SECRET"
         secret = "warmup-secret" if header == "HTTP_X_WARMUP_SECRET" else "job-secret"

@@ -228,7 +228,12 @@ def test_a_run_past_its_lock_maximum_loses_the_lock_and_stops(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_run_that_finds_its_lock_taken_does_nothing(job_client, clean_queue, offline_llm):
+def test_a_run_that_finds_its_lock_taken_does_nothing_and_is_logged_skipped(
+    job_client, clean_queue, offline_llm, settings
+):
+    from ops import alerts, metrics
+
+    settings.OPS_SCHEDULED_RUN_TYPES = (names.FORECASTS,)
     make_comparison("c", views=5)
     held = WarmupLock(names.FORECASTS_LOCK, holder="someone", seconds=60)
     assert held.acquire()
@@ -242,7 +247,18 @@ def test_a_run_that_finds_its_lock_taken_does_nothing(job_client, clean_queue, o
     assert job.status == "completed"
     assert job.output["skipped"] == "Skipped: warmup:forecasts:lock is held by another run"
     assert not CachedForecast.objects.exists()
-    assert RunLog.objects.get(job_type=names.FORECASTS).status == "failed"
+    # Skipped, not failed: its job completed and nothing went wrong.
+    log = RunLog.objects.get(job_type=names.FORECASTS)
+    assert (log.status, log.errors, log.failed) == ("skipped", [], 0)
+    assert log.metadata["stopped"] == job.output["skipped"]
+    assert log.finished_at is not None
+    # ...so the scheduled run's failure alert is not raised.
+    summary = metrics.summary()
+    run = next(r for r in summary.runs if r.type == names.FORECASTS)
+    assert (run.status, run.last_failed, run.finished_status) == ("skipped", False, "")
+    result = alerts.alerts_evaluate(metrics=summary)
+    assert not result.skipped
+    assert [e.key for e in result.events if e.key.startswith("run-failed:")] == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -269,7 +285,8 @@ def test_an_on_demand_run_that_finds_its_comparisons_lock_taken_generates_nothin
     assert job.output["skipped"] == f"{lock_name} is held by another run"
     assert not CachedForecast.objects.exists() and not CachedInsight.objects.exists()
     log = RunLog.objects.get(job_type=names.ON_DEMAND)
-    assert (log.processed, log.failed, log.metadata["lock"]) == (0, 0, lock_name)
+    assert (log.status, log.processed, log.failed, log.metadata["lock"]) == (
+        "skipped", 0, 0, lock_name)
     assert log.metadata["skipped"] == f"{lock_name} is held by another run"
 
     # Free again, the next on-demand run generates both.
