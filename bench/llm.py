@@ -127,7 +127,7 @@ def queue_jobs(variant: str, n: int) -> None:
         stream = variant.endswith("stream")
         task = app.tasks[BARE_LLM]
         for start in range(0, n, 1000):
-            task.batch_defer(*[{"index": i, "stream": stream}
+            task.batch_defer(*[{"index": i, "stream": stream}  # type: ignore[arg-type]
                                for i in range(start, min(n, start + 1000))])
         return
     from django.db import transaction

@@ -53,7 +53,7 @@ def _register() -> None:
 _clients: dict = {}
 
 
-def _openai(key: str, base_url: str, timeout: float):  # type: ignore[no-untyped-def]
+def _openai(key: str, base_url: str | None, timeout: float):  # type: ignore[no-untyped-def]
     import asyncio
 
     import openai

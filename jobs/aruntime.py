@@ -27,7 +27,7 @@ import functools
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -61,19 +61,19 @@ class AsyncJobContext(runtime.JobContext):
         await aio.db(runtime.JobContext.progress, self, percent, message)
 
     async def step(  # type: ignore[override]
-        self, name: str, fn: Callable[[], Awaitable[T] | T]
-    ) -> T:
+        self, name: str, fn: Callable[[], Any]
+    ) -> Any:
         """Run `fn` (sync or async) once per job; a retry gets the stored result."""
         self._raise_if_aborted()
         found, stored = await aio.db(self._step_lookup, name)
         if found:
-            return stored  # type: ignore[no-any-return]
+            return stored
         started = time.monotonic()
         result = fn()
         if inspect.isawaitable(result):
             result = await result
         duration_ms = int((time.monotonic() - started) * 1000)
-        return await aio.db(self._step_store, name, result, duration_ms)  # type: ignore[no-any-return]
+        return await aio.db(self._step_store, name, result, duration_ms)
 
     async def check_abort(self) -> None:  # type: ignore[override]
         """Raise JobAbort if the job must stop (and let other jobs run meanwhile)."""
@@ -154,7 +154,9 @@ async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
     of its attempt (aborted, retried, completed) is what this returns.
     """
     loop = asyncio.get_running_loop()
-    call = functools.partial(close_db_connections, functools.partial(fn, *args), None, None)
+    # Procrastinate's own sync-task middleware, which reads neither its context nor its worker.
+    call = functools.partial(close_db_connections, functools.partial(fn, *args),
+                             None, None)  # type: ignore[arg-type]
     future = loop.run_in_executor(None, call)
     while True:
         try:

@@ -107,7 +107,7 @@ async def run_diagnostic_async(ctx: AsyncJobContext) -> dict[str, Any]:
         return {"step": index, "attempt": ctx.attempt}
 
     for index in range(1, steps + 1):
-        await ctx.step(f"step-{index}", lambda index=index: sleep_step(index))
+        await ctx.step(f"step-{index}", functools.partial(sleep_step, index))
         await ctx.progress(round(index * 100 / steps * 0.99), f"Step {index} of {steps}")
 
     texts = []

@@ -504,6 +504,22 @@ def job_progress(
     )
 
 
+def job_partial_output(
+    job_id: Any, *, attempt: int, text: str, token: int | None = None
+) -> Job | None:
+    """Record the output written so far (one event, one NOTIFY). None when the
+    attempt no longer owns a running job. Callers coalesce: a few a second."""
+    return _transition(
+        job_id,
+        from_statuses=[R],
+        attempt=attempt,
+        token=token,
+        kind=Kind.OUTPUT,
+        sets={"partial_output": text},
+        flush_later=True,
+    )
+
+
 def job_complete(
     job_id: Any, *, attempt: int, output: Mapping[str, Any] | None, token: int | None = None
 ) -> Job | None:

@@ -21,11 +21,11 @@ from jobs.models import ErrorKind
 if TYPE_CHECKING:
     from rest_framework import serializers
 
-    from jobs.runtime import JobContext
 
 # A handler is a plain function, run on the worker's thread pool, or an
 # `async def`, run on the worker's event loop with an AsyncJobContext.
-Handler = Callable[["JobContext"], Any]
+# A sync handler takes a JobContext, an async one (`async def`) an AsyncJobContext.
+Handler = Callable[..., Any]
 KeyFunc = Callable[[Mapping[str, Any], str], str | None]  # (input, scope) -> key
 
 

@@ -104,7 +104,8 @@ class ReconnectingConnector(psycopg_connector.PsycopgConnector):
         """The queue rows this worker fetched and has not finished yet."""
         found: set[int] | None = getattr(self, "_plinth_inflight", None)
         if found is None:
-            found = self._plinth_inflight = set()
+            found = set()
+            self._plinth_inflight = found
         return found
 
     async def _fetch(self, query: Any, arguments: dict[str, Any]) -> Any:

@@ -348,7 +348,7 @@ async def acomplete(
                 waited += await ratelimit.aacquire(key, rate=_rate_for(key))
             waited += await ratelimit.aacquire(provider_key, rate=_rate_for(provider_key))
             started = time.monotonic()
-            request = {
+            request: dict[str, Any] = {
                 "prompt": prompt, "system": _json_system(system, schema),
                 "want_json": schema is not None, "max_tokens": max_tokens, "model": model,
             }

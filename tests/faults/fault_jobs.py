@@ -83,7 +83,7 @@ class CountedInput(serializers.Serializer):
 def run_counted(ctx: JobContext) -> dict[str, Any]:
     steps = ctx.input["steps"]
     for index in range(1, steps + 1):
-        ctx.step(f"step-{index}", lambda index=index: _counted_step(ctx, index))
+        ctx.step(f"step-{index}", functools.partial(_counted_step, ctx, index))
         ctx.progress(index * 99 // steps, f"Step {index} of {steps}")
     ctx.on_complete(lambda: _execute(
         "INSERT INTO faults_effects (job_id, token, attempt) VALUES (%s, %s, %s)",

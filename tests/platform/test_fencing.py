@@ -63,6 +63,7 @@ def stale(request: Any, org: Any, clean_queue: None) -> tuple[Job, Job]:
     new attempt is "attempt 1" again, so only the token tells them apart.
     """
     job = create(org, steps=2, effect=True)
+    assert job.procrastinate_job_id is not None
     take_queue_row(job.procrastinate_job_id)
     old = lifecycle.job_start(job.id, job.procrastinate_job_id)
     assert old is not None and old.attempts == 1
@@ -74,6 +75,7 @@ def stale(request: Any, org: Any, clean_queue: None) -> tuple[Job, Job]:
     assert moved is not None
     new = lifecycle.job_start(job.id, moved.procrastinate_job_id)
     assert new is not None
+    assert new.procrastinate_job_id is not None and old.procrastinate_job_id is not None
     assert new.procrastinate_job_id > old.procrastinate_job_id
     assert new.attempts == (2 if request.param == "rescued" else 1)
     return old, new
