@@ -9,6 +9,7 @@ job_id, job_type, organization and error_kind (retried attempts are not).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import sentry_sdk
 from django.conf import settings
@@ -31,8 +32,24 @@ def init_sentry(dsn: str | None = None) -> bool:
         integrations=[DjangoIntegration()],
         environment=settings.SENTRY_ENVIRONMENT,
         traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
+        before_send=_drop_captured_job_failures,
     )
     return True
+
+
+_CAPTURED = "_plinth_sentry_captured"
+
+
+def _drop_captured_job_failures(event: Any, hint: dict[str, Any]) -> Any:
+    """Drop a second event for a job failure `capture_job_failure` sent already.
+
+    The worker re-raises a job's final failure so Procrastinate ends its row, and
+    Procrastinate logs it; Sentry's own de-duplication misses that log when the
+    handler ran on another thread (its "last seen" lives in a context variable)."""
+    exc_info = hint.get("exc_info")
+    if exc_info and getattr(exc_info[1], _CAPTURED, False):
+        return None
+    return event
 
 
 def capture_job_failure(job: Job, exc: BaseException) -> None:
@@ -46,3 +63,7 @@ def capture_job_failure(job: Job, exc: BaseException) -> None:
         scope.set_tag("error_kind", job.error_kind)
         scope.set_extra("attempts", job.attempts)
         sentry_sdk.capture_exception(exc)
+    try:
+        setattr(exc, _CAPTURED, True)
+    except AttributeError:  # an exception type with __slots__: it may be reported twice
+        pass
