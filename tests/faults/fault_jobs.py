@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
@@ -92,8 +93,15 @@ def run_counted(ctx: JobContext) -> dict[str, Any]:
 
 
 def _counted_step(ctx: JobContext, index: int) -> dict[str, int]:
-    _execute("INSERT INTO faults_step_runs (job_id, name, token, attempt) VALUES (%s, %s, %s, %s)",
-             [str(ctx.job_id), f"step-{index}", ctx.token, ctx.attempt])
+    # The start is read here, on the worker's clock (the same machine's as the
+    # server's), not when the INSERT reaches the server: a worker frozen between
+    # this line and its INSERT began the step before the freeze, and the server's
+    # clock_timestamp() would date it after the resume, after the current attempt
+    # stored the step, and count a step run the platform never allowed twice.
+    started_at = datetime.now(UTC)
+    _execute("INSERT INTO faults_step_runs (job_id, name, token, attempt, started_at)"
+             " VALUES (%s, %s, %s, %s, %s)",
+             [str(ctx.job_id), f"step-{index}", ctx.token, ctx.attempt, started_at])
     deadline = time.monotonic() + ctx.input["step_seconds"]
     while time.monotonic() < deadline:
         time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))

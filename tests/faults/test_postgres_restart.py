@@ -118,10 +118,13 @@ def test_postgres_restarts_mid_run_lose_nothing(cluster, processes):
         # The jobs running at the restart (their replies may have been lost) finish
         # within seconds of the server being back, not at their expiry minutes later.
         if running_ids:
-            wait_until(lambda ids=running_ids: int(cluster.scalar(
-                "SELECT count(*) FROM jobs_job WHERE status = 'completed' AND id::text = "
-                "ANY(%s)", [ids])) == len(ids), 30, interval=0.2,
-                what=f"the {len(running_ids)} jobs running at the {mode} restart completed")
+            try:
+                wait_until(lambda ids=running_ids: int(cluster.scalar(
+                    "SELECT count(*) FROM jobs_job WHERE status = 'completed' AND id::text = "
+                    "ANY(%s)", [ids])) == len(ids), 30, interval=0.2,
+                    what=f"the {len(running_ids)} jobs running at the {mode} restart completed")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{_explain(cluster, running_ids)}") from None
         restarts.append({"mode": mode, "running": running, "poll": poll.status_code,
                          "seconds": round(time.monotonic() - started, 1),
                          "finished_after": round(time.monotonic() - back, 1)})
@@ -129,8 +132,11 @@ def test_postgres_restarts_mid_run_lose_nothing(cluster, processes):
 
     total = len(ids)
     try:
-        wait_until(lambda: completed() >= total, 120, interval=0.5,
-                   what="every job completed")
+        try:
+            wait_until(lambda: completed() >= total, 120, interval=0.5,
+                       what="every job completed")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{_explain(cluster, ids)}") from None
     finally:
         statuses = dict(cluster.query(
             "SELECT status, count(*) FROM jobs_job GROUP BY status"))
@@ -162,3 +168,20 @@ def test_postgres_restarts_mid_run_lose_nothing(cluster, processes):
     for job_id in (ids[0], ids[-1]):
         r = api.get(job_id)
         assert r.status_code == 200 and r.json()["status"] == "completed", r.text[:300]
+
+
+def _explain(cluster: TempCluster, ids: list[str]) -> str:
+    """The jobs that did not finish: their rows, queue rows and events."""
+    rows = cluster.query(
+        "SELECT j.id, j.status, j.attempts, j.procrastinate_job_id, p.status, p.attempts,"
+        " p.scheduled_at, p.worker_id FROM jobs_job j LEFT JOIN procrastinate_jobs p"
+        " ON p.id = j.procrastinate_job_id WHERE j.status <> 'completed' AND j.id::text = ANY(%s)",
+        [ids])
+    events = cluster.query(
+        "SELECT job_id, kind, from_status, to_status, message, data, created_at FROM jobs_jobevent"
+        " WHERE job_id::text = ANY(%s) ORDER BY job_id, id", [[str(r[0]) for r in rows]])
+    queue = cluster.query(
+        "SELECT id, status, attempts, scheduled_at, worker_id, args FROM procrastinate_jobs"
+        " WHERE args->>'job_id' = ANY(%s)", [[str(r[0]) for r in rows]])
+    return "\n".join(["jobs:", *map(str, rows), "queue rows:", *map(str, queue),
+                      "events:", *map(str, events)])
