@@ -3,8 +3,9 @@
 1. `suggestions_score`: a suggestion per theme, scored in plain code
    (`roadmap.scoring`); the computed `priority_level` follows the score, a
    `manual_priority_adjustment` is never written here.
-2. `suggestion_reasoning_generate`: one LLM call per suggestion, through the
-   shared limiter `roadmap-reasoning` (1 request/s across every worker).
+2. `suggestion_reasoning_generate` (async): one LLM call per suggestion, through
+   the shared limiter `roadmap-reasoning` (1 request/s across every worker),
+   awaited on the async client; its read and write go through `jobs.aio`.
 3. `handoffs_send`: after the writes above have committed, Slack for new
    critical items and a Jira epic per critical or high-priority item without
    one (seed 000: high-priority themes get epics; critical ranks above). Both

@@ -12,6 +12,10 @@ Two parts, each a durable step of the `theme_scan` job:
   links while the theme has fewer than MAX_LINKS_PER_THEME in all; what
   they leave out is listed in `skipped` with the reason. A dry run writes
   nothing, not even audit entries.
+
+The job's handler (`themes/handlers/scan.py`, async) awaits `athemes_extract`
+on the async LLM client; `theme_scan_run` is the same scan for sync callers
+(the demo, a dry run from a shell).
 """
 
 from __future__ import annotations
