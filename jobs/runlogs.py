@@ -32,9 +32,10 @@ writes do nothing.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from django.db import transaction
@@ -165,6 +166,24 @@ def _elapsed_ms(log: RunLog) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
+def _finish_raised(log: RunLog, exc: BaseException) -> None:
+    """Finish the log of a block that raised `exc` (aborted, or failed with its message)."""
+    if isinstance(exc, JobAbort):
+        run_log_finish(log, status=RunLog.Status.FAILED, metadata={"aborted": True})
+        return
+    message = str(exc)[:500]
+    # Not twice: a run may have noted it before raising ("<item>: <message>").
+    noted = any(str(e).endswith(message) for e in log.errors)
+    if not noted and len(log.errors) < RunLog.MAX_ERRORS:
+        log.errors.append(message)
+    run_log_finish(log, status=RunLog.Status.FAILED)
+
+
+def _finish_ended(log: RunLog) -> None:
+    status = log.status if log.status != RunLog.Status.RUNNING else RunLog.Status.SUCCESS
+    run_log_finish(log, status=status)
+
+
 @contextmanager
 def run_log(
     *, job_type: str, job: Job | None = None, metadata: dict[str, Any] | None = None
@@ -173,16 +192,33 @@ def run_log(
     log = run_log_start(job_type=job_type, job=job, metadata=metadata)
     try:
         yield log
-    except JobAbort:
-        run_log_finish(log, status=RunLog.Status.FAILED, metadata={"aborted": True})
+    except BaseException as exc:
+        _finish_raised(log, exc)
+        raise
+    _finish_ended(log)
+
+
+@asynccontextmanager
+async def arun_log(
+    *, job_type: str, job: Job | None = None, metadata: dict[str, Any] | None = None
+) -> AsyncIterator[RunLog]:
+    """`run_log` for async handlers: its writes on the worker's database pool (jobs.aio).
+
+        async with arun_log(job_type="themes.scan", job=ctx.job) as log:
+            ...
+
+    A handler cancelled mid-await (an abort, the deadline) finishes the log
+    `failed` with the cancellation, as a sync run's JobAbort does.
+    """
+    from jobs import aio
+
+    log = await aio.db(run_log_start, job_type=job_type, job=job, metadata=metadata)
+    try:
+        yield log
+    except asyncio.CancelledError:
+        await asyncio.shield(aio.db(_finish_raised, log, JobAbort("cancelled")))
         raise
     except BaseException as exc:
-        message = str(exc)[:500]
-        # Not twice: a run may have noted it before raising ("<item>: <message>").
-        noted = any(str(e).endswith(message) for e in log.errors)
-        if not noted and len(log.errors) < RunLog.MAX_ERRORS:
-            log.errors.append(message)
-        run_log_finish(log, status=RunLog.Status.FAILED)
+        await aio.db(_finish_raised, log, exc)
         raise
-    status = log.status if log.status != RunLog.Status.RUNNING else RunLog.Status.SUCCESS
-    run_log_finish(log, status=status)
+    await aio.db(_finish_ended, log)

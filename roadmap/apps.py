@@ -6,5 +6,5 @@ class RoadmapConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # A theme scan that finds many new themes regenerates the roadmap.
-        from roadmap import receivers  # noqa: F401
+        # The job types; a theme scan that finds many new themes regenerates the roadmap.
+        from roadmap import jobtypes, receivers  # noqa: F401

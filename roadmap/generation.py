@@ -3,8 +3,9 @@
 1. `suggestions_score`: a suggestion per theme, scored in plain code
    (`roadmap.scoring`); the computed `priority_level` follows the score, a
    `manual_priority_adjustment` is never written here.
-2. `suggestion_reasoning_generate`: one LLM call per suggestion, through the
-   shared limiter `roadmap-reasoning` (1 request/s across every worker).
+2. `suggestion_reasoning_generate` (async): one LLM call per suggestion, through
+   the shared limiter `roadmap-reasoning` (1 request/s across every worker),
+   awaited on the async client; its read and write go through `jobs.aio`.
 3. `handoffs_send`: after the writes above have committed, Slack for new
    critical items and a Jira epic per critical or high-priority item without
    one (seed 000: high-priority themes get epics; critical ranks above). Both
@@ -22,11 +23,12 @@ from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
+from jobs import aio
 from jobs.ai import llm
 from jobs.ai.models import GenerationLog
 from jobs.integrations import jira, slack
 from jobs.models import Job
-from roadmap import reasoning, scoring
+from roadmap import offline, reasoning, scoring
 from roadmap.models import Priority, Project, RoadmapGenerationLog, RoadmapSuggestion
 from themes.models import Interview, Theme
 
@@ -114,15 +116,8 @@ def suggestions_score(*, project: Project) -> dict[str, Any]:
     return {"suggestions": ids, "newly_critical": newly_critical, "interviews": interviews}
 
 
-def suggestion_reasoning_generate(
-    *, suggestion_id: int, interviews: int, job: Job | None = None
-) -> dict[str, Any]:
-    """One LLM call (at the shared 1 request/s), its text stored on the suggestion.
-
-    Skipped when the suggestion's reasoning was written from the same facts
-    (same provider, same prompt): a weekly refresh of an unchanged roadmap
-    spends nothing.
-    """
+def _reasoning_request(suggestion_id: int, interviews: int) -> tuple[str, str] | dict[str, Any]:
+    """The prompt and its key for one suggestion, or why there is nothing to ask."""
     suggestion = (
         RoadmapSuggestion.objects.select_related("theme").filter(id=suggestion_id).first()
     )
@@ -132,19 +127,40 @@ def suggestion_reasoning_generate(
     key = hashlib.sha256(f"{llm.resolve_provider()}\n{prompt}".encode()).hexdigest()
     if suggestion.reasoning_text and suggestion.reasoning_key == key:
         return {"id": suggestion_id, "skipped": "current"}
-    answer = llm.complete(
+    return prompt, key
+
+
+def _reasoning_store(suggestion_id: int, key: str, answer: llm.Completion) -> dict[str, Any]:
+    RoadmapSuggestion.objects.filter(id=suggestion_id).update(
+        reasoning_text=answer.text.strip(), reasoning_key=key, updated_at=timezone.now()
+    )
+    return {"id": suggestion_id, "tokens": answer.total_tokens, "offline": answer.offline}
+
+
+async def suggestion_reasoning_generate(
+    *, suggestion_id: int, interviews: int, job: Job | None = None
+) -> dict[str, Any]:
+    """One LLM call (at the shared 1 request/s), its text stored on the suggestion.
+
+    Skipped when the suggestion's reasoning was written from the same facts
+    (same provider, same prompt): a weekly refresh of an unchanged roadmap
+    spends nothing. The call awaits the provider on the async client; the
+    reads and the write are short trips to the worker's database pool.
+    """
+    request = await aio.db(_reasoning_request, suggestion_id, interviews)
+    if isinstance(request, dict):
+        return request
+    prompt, key = request
+    answer = await llm.acomplete(
         prompt=prompt,
         system=reasoning.SYSTEM,
         purpose="roadmap-reasoning",
         job=job,
         limiter_key=REASONING_LIMITER_KEY,
-        offline=reasoning.offline_reasoning,
+        offline=offline.offline_reasoning,
         max_tokens=300,
     )
-    RoadmapSuggestion.objects.filter(id=suggestion_id).update(
-        reasoning_text=answer.text.strip(), reasoning_key=key, updated_at=timezone.now()
-    )
-    return {"id": suggestion_id, "tokens": answer.total_tokens, "offline": answer.offline}
+    return await aio.db(_reasoning_store, suggestion_id, key, answer)
 
 
 def critical_alert_text(count: int) -> str:

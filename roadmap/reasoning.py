@@ -1,8 +1,6 @@
-"""The AI reasoning for one roadmap suggestion: its prompt and its offline answer."""
+"""The AI reasoning for one roadmap suggestion: its prompt (its offline answer: roadmap.offline)."""
 
 from __future__ import annotations
-
-import re
 
 from roadmap.models import RoadmapSuggestion
 
@@ -12,7 +10,6 @@ SYSTEM = (
     "Plain text, no lists."
 )
 MAX_QUOTES = 3
-_FIELD = re.compile(r"^(?P<key>[A-Za-z ]+): (?P<value>.*)$")
 
 
 def build_prompt(suggestion: RoadmapSuggestion, *, interviews: int) -> str:
@@ -32,23 +29,3 @@ def build_prompt(suggestion: RoadmapSuggestion, *, interviews: int) -> str:
         *[f"- {' '.join(q.split())[:300]}" for q in quotes],
     ]
     return "\n".join(lines)
-
-
-def offline_reasoning(prompt: str) -> str:
-    """A deterministic explanation built from the prompt's own facts."""
-    facts = {}
-    quotes = []
-    for line in prompt.splitlines():
-        if line.startswith("- "):
-            quotes.append(line[2:])
-        elif match := _FIELD.match(line):
-            facts[match["key"].lower()] = match["value"].strip()
-    name = facts.get("theme", "This theme")
-    text = (
-        f"{name} comes up in {facts.get('interviews', 'several')} recent interviews "
-        f"(confidence {facts.get('confidence', 'n/a')}), a score of {facts.get('score', '0')}, "
-        f"so it is {facts.get('priority', 'low')} priority."
-    )
-    if quotes:
-        text += f" As one customer put it: \u201c{quotes[0]}\u201d"
-    return text

@@ -9,9 +9,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from jobs import lifecycle
-from jobs.errors import JobAlreadyQueued
+from jobs.fanout import fan_out
 from jobs.models import Job, Organization
-from jobs.runlogs import run_log_count, run_log_finish, run_log_start
 from roadmap.generation import theme_score_now
 from roadmap.models import Priority, Project, RoadmapSuggestion
 from themes.models import Theme
@@ -96,20 +95,13 @@ def roadmap_regenerate_start(
 
 
 def _fan_out(projects: Any, *, source: str, log_type: str) -> dict[str, int]:
-    log = run_log_start(job_type=log_type)
-    queued = already = 0
-    for project in projects:
-        try:
-            roadmap_regenerate_start(project=project, source=source)
-            queued += 1
-            run_log_count(log, ok=True)
-        except JobAlreadyQueued:
-            already += 1
-            logger.info("a regeneration of project %s is already queued", project.id)
-    run_log_finish(
-        log, status=log.Status.SUCCESS, metadata={"queued": queued, "already_queued": already}
+    return fan_out(
+        projects,
+        log_type=log_type,
+        create=lambda project: roadmap_regenerate_start(project=project, source=source),
+        organization_of=lambda project: project.organization,
+        describe=lambda project: f"project {project.id}",
     )
-    return {"queued": queued, "already_queued": already}
 
 
 def roadmap_refresh_schedule() -> dict[str, int]:

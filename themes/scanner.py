@@ -12,6 +12,10 @@ Two parts, each a durable step of the `theme_scan` job:
   links while the theme has fewer than MAX_LINKS_PER_THEME in all; what
   they leave out is listed in `skipped` with the reason. A dry run writes
   nothing, not even audit entries.
+
+The job's handler (`themes/handlers/scan.py`, async) awaits `athemes_extract`
+on the async LLM client; `theme_scan_run` is the same scan for sync callers
+(the demo, a dry run from a shell).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
 
+from jobs import aio
 from jobs.ai import llm
 from jobs.models import Job, Organization
 from themes.executor import ToolExecutor
@@ -53,22 +58,36 @@ class ScanResult:
         return asdict(self)
 
 
-def themes_extract(*, interviews: list[Interview], job: Job | None) -> dict[str, Any]:
-    """Ask the LLM for recurring themes; the answer and the interviews it was about."""
-    answer = llm.complete(
-        prompt=build_prompt(interviews),
-        system=SYSTEM,
-        schema=THEMES_SCHEMA,
-        purpose="theme-scan",
-        job=job,
-        offline=offline_themes,
-        max_tokens=4000,
-    )
+def _extract_request(interviews: list[Interview], job: Job | None) -> dict[str, Any]:
+    """The LLM call `themes_extract` makes (sync or async, the same request)."""
+    return {
+        "prompt": build_prompt(interviews),
+        "system": SYSTEM,
+        "schema": THEMES_SCHEMA,
+        "purpose": "theme-scan",
+        "job": job,
+        "offline": offline_themes,
+        "max_tokens": 4000,
+    }
+
+
+def _extracted(answer: llm.Completion, interviews: list[Interview]) -> dict[str, Any]:
     return {
         "themes": answer.data["themes"],
         "interview_ids": [str(i.id) for i in interviews],
         "offline": answer.offline,
     }
+
+
+def themes_extract(*, interviews: list[Interview], job: Job | None) -> dict[str, Any]:
+    """Ask the LLM for recurring themes; the answer and the interviews it was about."""
+    return _extracted(llm.complete(**_extract_request(interviews, job)), interviews)
+
+
+async def athemes_extract(*, interviews: list[Interview], job: Job | None) -> dict[str, Any]:
+    """`themes_extract` on the async LLM client: the wait holds no thread, no connection."""
+    request = await aio.db(_extract_request, interviews, job)  # the prompt reads the quotes
+    return _extracted(await llm.acomplete(**request), interviews)
 
 
 def _valid_evidence(
@@ -225,6 +244,21 @@ def _apply_one(
     )
 
 
+def nothing_to_scan(dry_run: bool, lookback_days: int) -> ScanResult:
+    result = ScanResult(dry_run=dry_run)
+    result.skipped.append({"reason": f"No interviews in the last {lookback_days} days"})
+    return result
+
+
+def looking_message(interviews: list[Interview]) -> str:
+    return f"Looking for themes in {len(interviews)} interviews..."
+
+
+def saving_message(extracted: dict[str, Any], dry_run: bool) -> str:
+    count = len(extracted["themes"])
+    return f"Saving {count} themes..." if not dry_run else f"Checking {count} themes (dry run)..."
+
+
 def _run_now(name: str, fn: Callable[[], T]) -> T:
     return fn()
 
@@ -249,17 +283,12 @@ def theme_scan_run(
         organization=organization, lookback_days=lookback_days, max_interviews=max_interviews
     )
     if not interviews:
-        result = ScanResult(dry_run=dry_run)
-        result.skipped.append(
-            {"reason": f"No interviews in the last {lookback_days} days"}
-        )
-        return result
-    progress(15, f"Looking for themes in {len(interviews)} interviews...")
+        return nothing_to_scan(dry_run, lookback_days)
+    progress(15, looking_message(interviews))
     extracted = step(
         "extract-themes", lambda: themes_extract(interviews=interviews, job=job)
     )
-    progress(70, f"Saving {len(extracted['themes'])} themes..." if not dry_run
-             else f"Checking {len(extracted['themes'])} themes (dry run)...")
+    progress(70, saving_message(extracted, dry_run))
     applied = step(
         "apply-themes",
         lambda: themes_apply(

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
 
 from jobs import lifecycle
-from jobs.errors import JobAlreadyQueued
+from jobs.fanout import fan_out
 from jobs.models import Job, Organization
-from jobs.runlogs import run_log_count, run_log_finish, run_log_start
 from themes.models import Interview, Quote
-
-logger = logging.getLogger(__name__)
 
 SCAN_JOB_TYPE = "themes.scan"
 
@@ -76,18 +72,11 @@ def theme_scan_start(
 
 
 def theme_scans_schedule(*, source: str = "schedule") -> dict[str, int]:
-    """One scan per active organization; one already queued is left alone."""
-    log = run_log_start(job_type="themes.schedule_scans")
-    queued = already = 0
-    for organization in Organization.objects.filter(is_active=True).order_by("slug"):
-        try:
-            theme_scan_start(organization=organization, source=source)
-            queued += 1
-            run_log_count(log, ok=True)
-        except JobAlreadyQueued:
-            already += 1
-            logger.info("a theme scan for %s is already queued", organization.slug)
-    run_log_finish(
-        log, status=log.Status.SUCCESS, metadata={"queued": queued, "already_queued": already}
+    """One scan per active organization; one already queued is left alone (jobs.fanout)."""
+    return fan_out(
+        Organization.objects.filter(is_active=True).order_by("slug"),
+        log_type="themes.schedule_scans",
+        create=lambda organization: theme_scan_start(organization=organization, source=source),
+        organization_of=lambda organization: organization,
+        describe=lambda organization: organization.slug,
     )
-    return {"queued": queued, "already_queued": already}

@@ -14,9 +14,15 @@ Two pieces, both from `jobs.locks`:
 
 The advisory lock belongs to the connection of the thread that acquired it:
 acquire and release on that thread. `held()` works from any thread.
+`AsyncWarmupLock` does so for async handlers (one thread of its own per run).
 """
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from django.db import connection
 
@@ -28,6 +34,8 @@ from jobs.locks import (
     try_session_lock,
 )
 from jobs.models import LockLease
+
+T = TypeVar("T")
 
 
 class WarmupLock:
@@ -76,3 +84,46 @@ class WarmupLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+class AsyncWarmupLock:
+    """A WarmupLock for async handlers, on one thread of its own.
+
+    The advisory lock belongs to a session, so acquire, held and release run
+    on a single thread (one connection) kept for the run, not on the worker's
+    shared database pool (whose threads differ from call to call). `release`
+    closes that connection, so the lock can never outlive the run.
+    """
+
+    def __init__(self, name: str, *, holder: str, seconds: float) -> None:
+        self.lock = WarmupLock(name, holder=holder, seconds=seconds)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warmup-lock")
+
+    @property
+    def name(self) -> str:
+        return self.lock.name
+
+    @property
+    def seconds(self) -> float:
+        return self.lock.seconds
+
+    async def _on_thread(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
+
+    async def acquire(self) -> bool:
+        return await self._on_thread(self.lock.acquire)
+
+    async def held(self) -> bool:
+        return await self._on_thread(self.lock.held)
+
+    async def release(self) -> None:
+        def release_and_close() -> None:
+            try:
+                self.lock.release()
+            finally:
+                connection.close()
+
+        try:
+            await asyncio.shield(self._on_thread(release_and_close))
+        finally:
+            self._thread.shutdown(wait=False)

@@ -11,12 +11,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jobs import lifecycle
+from jobs import aio, lifecycle
 from jobs.ai import llm
 from jobs.errors import JobAlreadyQueued
 from jobs.locks import xact_lock
 from jobs.models import Job
-from warmup import insights, names, selectors
+from warmup import insights, names, offline, selectors
 from warmup.forecast import holt_fit
 from warmup.models import CachedForecast, CachedInsight, Comparison
 
@@ -124,18 +124,21 @@ def forecast_refresh(*, comparison: Comparison) -> CachedForecast:
     return entry
 
 
-def insight_refresh(*, comparison: Comparison, job: Job | None = None) -> CachedInsight:
-    """Ask the LLM (through its shared limiter) and cache the answer (idempotent)."""
-    result = llm.complete(
-        prompt=insights.prompt(comparison),
-        system=insights.SYSTEM,
-        schema=insights.SCHEMA,
-        purpose="warmup-ai-explanations",
-        job=job,
-        limiter_key=names.AI_LIMITER_KEY,
-        offline=insights.offline_builder(comparison),
-        max_tokens=600,
-    )
+def _insight_request(comparison: Comparison, job: Job | None) -> dict[str, Any]:
+    """The LLM call an insight refresh makes (sync or async, the same request)."""
+    return {
+        "prompt": insights.prompt(comparison),
+        "system": insights.SYSTEM,
+        "schema": insights.SCHEMA,
+        "purpose": "warmup-ai-explanations",
+        "job": job,
+        "limiter_key": names.AI_LIMITER_KEY,
+        "offline": offline.offline_builder(comparison),
+        "max_tokens": 600,
+    }
+
+
+def _insight_store(comparison: Comparison, result: llm.Completion) -> CachedInsight:
     entry, _ = CachedInsight.objects.update_or_create(
         comparison=comparison, data_hash=comparison.data_hash,
         defaults={
@@ -148,6 +151,18 @@ def insight_refresh(*, comparison: Comparison, job: Job | None = None) -> Cached
         },
     )
     return entry
+
+
+def insight_refresh(*, comparison: Comparison, job: Job | None = None) -> CachedInsight:
+    """Ask the LLM (through its shared limiter) and cache the answer (idempotent)."""
+    return _insight_store(comparison, llm.complete(**_insight_request(comparison, job)))
+
+
+async def ainsight_refresh(*, comparison: Comparison, job: Job | None = None) -> CachedInsight:
+    """`insight_refresh` on the async LLM client: the wait holds no thread, no connection;
+    the cache write is a short trip to the worker's database pool."""
+    result = await llm.acomplete(**_insight_request(comparison, job))
+    return await aio.db(_insight_store, comparison, result)
 
 
 def cache_prune(*, now: dt.datetime | None = None) -> int:

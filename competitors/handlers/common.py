@@ -69,40 +69,6 @@ def material_of(prompt: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def ask(
-    ctx: JobContext,
-    *,
-    step: str,
-    instruction: str,
-    material: Mapping[str, Any],
-    system: str,
-    schema: Mapping[str, Any],
-    purpose: str,
-    offline: Callable[[str], Any],
-    max_tokens: int = 1500,
-) -> dict[str, Any]:
-    """One LLM call as a durable step: a retry gets the stored answer back."""
-
-    def call() -> dict[str, Any]:
-        result = llm.complete(
-            prompt=prompt_with(instruction, material),
-            system=system,
-            schema=schema,
-            purpose=purpose,
-            job=ctx.job,
-            offline=offline,
-            max_tokens=max_tokens,
-        )
-        return {
-            "data": result.data,
-            "provider": result.provider,
-            "model": result.model,
-            "offline": result.offline,
-        }
-
-    return ctx.step(step, call)
-
-
 async def aask(
     ctx: AsyncJobContext,
     *,
@@ -116,8 +82,11 @@ async def aask(
     max_tokens: int = 1500,
     stream: bool = False,
 ) -> dict[str, Any]:
-    """`ask` for async handlers: the call awaits the provider (no thread, no
-    connection held); `stream`: its text goes to the job's partial output."""
+    """One LLM call as a durable step: a retry gets the stored answer back.
+
+    The call awaits the provider on the async client (no thread, no connection
+    held); `stream`: its text goes to the job's partial output as it is written.
+    (The one form: every competitors handler is async.)"""
 
     async def call() -> dict[str, Any]:
         result = await llm.acomplete(

@@ -184,79 +184,128 @@ def complete(
     max_tokens: int = 1024,
 ) -> Completion:
     """Ask the configured (or named) provider; see the module docstring."""
-    name = resolve_provider(provider)
-    key = limiter_key or default_limiter_key(name)
-    log = GenerationLog(
-        job=job, purpose=purpose[:64], provider=name, offline=name == "offline",
-        limiter_key=key if name != "offline" else "",
-    )
-    tpm = _tokens_per_minute(name) if name != "offline" else 0.0
-    reserved = 0  # tokens taken from the budget, settled in `finally`
-    waited = 0.0
-    raw: offline_provider.RawAnswer | None = None
-    started = time.monotonic()
+    call = _Call(prompt=prompt, system=system, schema=schema, purpose=purpose, job=job,
+                 limiter_key=limiter_key, provider=provider, model=model, offline=offline,
+                 max_tokens=max_tokens)
     try:
-        if name == "offline":
-            raw = offline_provider.offline_answer(
-                prompt=prompt, system=system, schema=schema, builder=offline
-            )
-            data = _offline_data(raw, schema) if schema is not None else raw.data
+        if call.is_offline:
+            data = call.answer_offline()
         else:
-            providers.prepare(name)
+            providers.prepare(call.name)
             # Tokens first, then the request slot: the slot is the last wait,
             # so requests reach the provider spaced exactly as reserved.
-            if tpm:
-                estimate = estimate_tokens(prompt=prompt, system=system, max_tokens=max_tokens)
-                waited += ratelimit.acquire_tokens(name, tokens=estimate, per_minute=tpm)
-                reserved = estimate
+            if call.tpm:
+                call.waited += ratelimit.acquire_tokens(call.name, tokens=call.estimate,
+                                                        per_minute=call.tpm)
+                call.reserved = call.estimate
             # A caller's own key is a budget within the provider's, never beside
             # it: its slot first, then the provider-wide one, which every call
             # of this provider shares whatever its key.
-            provider_key = default_limiter_key(name)
-            if key != provider_key:
-                waited += ratelimit.acquire(key, rate=_rate_for(key))
-            waited += ratelimit.acquire(provider_key, rate=_rate_for(provider_key))
-            started = time.monotonic()
-            call = providers.openai_answer if name == "openai" else providers.anthropic_answer
-            raw = call(
-                prompt=prompt,
-                system=_json_system(system, schema),
-                want_json=schema is not None,
-                max_tokens=max_tokens,
-                model=model,
-            )
-            data = parse_json(raw.text, schema) if schema is not None else None
-    except JobError as exc:
-        log.error, log.error_kind = str(exc)[:2000], exc.kind
-        if isinstance(exc, RateLimitedError) and exc.retry_after and name != "offline":
-            if not isinstance(exc, ratelimit.RateLimitWaitTooLong):
-                _push_back(name, key, exc.retry_after, tokens=bool(tpm))
-        raise
-    except Exception as exc:
-        log.error, log.error_kind = str(exc)[:2000], ErrorKind.INTERNAL
+            if call.key != call.provider_key:
+                call.waited += ratelimit.acquire(call.key, rate=_rate_for(call.key))
+            call.waited += ratelimit.acquire(call.provider_key,
+                                             rate=_rate_for(call.provider_key))
+            call.started = time.monotonic()
+            answer = (providers.openai_answer if call.name == "openai"
+                      else providers.anthropic_answer)
+            call.raw = answer(**call.request())
+            data = call.parse()
+    except BaseException as exc:
+        push_back = call.failed(exc)
+        if push_back:
+            _push_back(call.name, call.key, push_back, tokens=bool(call.tpm))
         raise
     else:
-        log.success = True
+        call.log.success = True
     finally:
+        _finish_log(call.log, call.name, call.reserved, call.ended(), call.tpm)
+    return call.completion(data)
+
+
+class _Call:
+    """One call's bookkeeping, the same for `complete` and `acomplete`: the provider and
+    limiter keys, the generation log, the token reservation, the request, the answer."""
+
+    def __init__(
+        self, *, prompt: str, system: str, schema: Mapping[str, Any] | None, purpose: str,
+        job: Job | None, limiter_key: str | None, provider: str | None, model: str | None,
+        offline: offline_provider.OfflineBuilder | None, max_tokens: int,
+    ) -> None:
+        self.name = resolve_provider(provider)
+        self.is_offline = self.name == "offline"
+        self.provider_key = default_limiter_key(self.name)
+        self.key = limiter_key or self.provider_key
+        self.log = GenerationLog(
+            job=job, purpose=purpose[:64], provider=self.name, offline=self.is_offline,
+            limiter_key=self.key if not self.is_offline else "",
+        )
+        self.tpm = _tokens_per_minute(self.name) if not self.is_offline else 0.0
+        self.estimate = (estimate_tokens(prompt=prompt, system=system, max_tokens=max_tokens)
+                         if self.tpm else 0)
+        self.reserved = 0  # tokens taken from the budget, settled when the call ends
+        self.waited = 0.0
+        self.raw: offline_provider.RawAnswer | None = None
+        self.started = time.monotonic()
+        self.prompt, self.system, self.schema = prompt, system, schema
+        self.model, self.offline, self.max_tokens = model, offline, max_tokens
+
+    def answer_offline(self) -> Any:
+        self.raw = offline_provider.offline_answer(
+            prompt=self.prompt, system=self.system, schema=self.schema, builder=self.offline
+        )
+        return _offline_data(self.raw, self.schema) if self.schema is not None else self.raw.data
+
+    def request(self) -> dict[str, Any]:
+        """The provider call's arguments (providers.*_answer / *_astream)."""
+        return {
+            "prompt": self.prompt, "system": _json_system(self.system, self.schema),
+            "want_json": self.schema is not None, "max_tokens": self.max_tokens,
+            "model": self.model,
+        }
+
+    def parse(self) -> Any:
+        assert self.raw is not None
+        return parse_json(self.raw.text, self.schema) if self.schema is not None else None
+
+    def failed(self, exc: BaseException) -> float:
+        """Note `exc` on the log; the seconds a provider's Retry-After pushes the budget
+        back (0: none)."""
+        if isinstance(exc, JobError):
+            self.log.error, self.log.error_kind = str(exc)[:2000], exc.kind
+            if (isinstance(exc, RateLimitedError) and exc.retry_after and not self.is_offline
+                    and not isinstance(exc, ratelimit.RateLimitWaitTooLong)):
+                return float(exc.retry_after)
+        elif isinstance(exc, asyncio.CancelledError):
+            self.log.error = "Cancelled while waiting for the provider"
+            self.log.error_kind = ErrorKind.INTERNAL
+        else:
+            self.log.error, self.log.error_kind = str(exc)[:2000], ErrorKind.INTERNAL
+        return 0.0
+
+    def ended(self) -> int:
+        """Complete the log with the answer and the times; the tokens the call used."""
+        raw = self.raw
         if raw is not None:
-            log.model = raw.model
-            log.prompt_tokens, log.completion_tokens = raw.prompt_tokens, raw.completion_tokens
-        log.duration_ms = int((time.monotonic() - started) * 1000)
-        log.wait_ms = int(waited * 1000)
-        log.save()
-        if reserved:
-            used = (raw.prompt_tokens + raw.completion_tokens) if raw is not None else 0
-            ratelimit.settle_tokens(name, reserved=reserved, actual=used, per_minute=tpm)
-    return Completion(
-        text=raw.text,
-        data=data,
-        provider=name,
-        model=raw.model,
-        prompt_tokens=raw.prompt_tokens,
-        completion_tokens=raw.completion_tokens,
-        duration_ms=log.duration_ms,
-        offline=name == "offline",
-    )
+            self.log.model = raw.model
+            self.log.prompt_tokens, self.log.completion_tokens = (
+                raw.prompt_tokens, raw.completion_tokens)
+        self.log.duration_ms = int((time.monotonic() - self.started) * 1000)
+        self.log.wait_ms = int(self.waited * 1000)
+        return (raw.prompt_tokens + raw.completion_tokens) if raw is not None else 0
+
+    def completion(self, data: Any) -> Completion:
+        raw = self.raw
+        assert raw is not None
+        return Completion(
+            text=raw.text,
+            data=data,
+            provider=self.name,
+            model=raw.model,
+            prompt_tokens=raw.prompt_tokens,
+            completion_tokens=raw.completion_tokens,
+            duration_ms=self.log.duration_ms,
+            offline=self.is_offline,
+        )
 
 
 def _push_back(provider: str, key: str, seconds: float, *, tokens: bool) -> None:
@@ -318,87 +367,51 @@ async def acomplete(
     """
     from jobs import aio
 
-    name = resolve_provider(provider)
-    key = limiter_key or default_limiter_key(name)
-    log = GenerationLog(
-        job=job, purpose=purpose[:64], provider=name, offline=name == "offline",
-        limiter_key=key if name != "offline" else "",
-    )
-    tpm = _tokens_per_minute(name) if name != "offline" else 0.0
-    reserved = 0
-    waited = 0.0
-    raw: offline_provider.RawAnswer | None = None
-    started = time.monotonic()
+    call = _Call(prompt=prompt, system=system, schema=schema, purpose=purpose, job=job,
+                 limiter_key=limiter_key, provider=provider, model=model, offline=offline,
+                 max_tokens=max_tokens)
     try:
-        if name == "offline":
-            raw = offline_provider.offline_answer(
-                prompt=prompt, system=system, schema=schema, builder=offline
-            )
-            data = _offline_data(raw, schema) if schema is not None else raw.data
-            if on_text is not None and raw.text:
-                await _emit(on_text, raw.text)
+        if call.is_offline:
+            data = call.answer_offline()
+            if on_text is not None and call.raw is not None and call.raw.text:
+                await _emit(on_text, call.raw.text)
         else:
-            providers.aprepare(name)
-            if tpm:
-                estimate = estimate_tokens(prompt=prompt, system=system, max_tokens=max_tokens)
-                waited += await ratelimit.aacquire_tokens(name, tokens=estimate, per_minute=tpm)
-                reserved = estimate
-            provider_key = default_limiter_key(name)
-            if key != provider_key:
-                waited += await ratelimit.aacquire(key, rate=_rate_for(key))
-            waited += await ratelimit.aacquire(provider_key, rate=_rate_for(provider_key))
-            started = time.monotonic()
-            request: dict[str, Any] = {
-                "prompt": prompt, "system": _json_system(system, schema),
-                "want_json": schema is not None, "max_tokens": max_tokens, "model": model,
-            }
+            providers.aprepare(call.name)
+            if call.tpm:
+                call.waited += await ratelimit.aacquire_tokens(
+                    call.name, tokens=call.estimate, per_minute=call.tpm)
+                call.reserved = call.estimate
+            if call.key != call.provider_key:
+                call.waited += await ratelimit.aacquire(call.key, rate=_rate_for(call.key))
+            call.waited += await ratelimit.aacquire(call.provider_key,
+                                                    rate=_rate_for(call.provider_key))
+            call.started = time.monotonic()
             if on_text is None:
-                call = (providers.openai_aanswer if name == "openai"
-                        else providers.anthropic_aanswer)
-                raw = await call(**request)
+                answer = (providers.openai_aanswer if call.name == "openai"
+                          else providers.anthropic_aanswer)
+                call.raw = await answer(**call.request())
             else:
-                stream = (providers.openai_astream if name == "openai"
+                stream = (providers.openai_astream if call.name == "openai"
                           else providers.anthropic_astream)
-                async for item in stream(**request):
+                async for item in stream(**call.request()):
                     if isinstance(item, offline_provider.RawAnswer):
-                        raw = item
+                        call.raw = item
                     else:
                         await _emit(on_text, item)
-                if raw is None:  # pragma: no cover (the stream always ends with it)
+                if call.raw is None:  # pragma: no cover (the stream always ends with it)
                     raise ParseError("The provider's stream ended without an answer")
-            data = parse_json(raw.text, schema) if schema is not None else None
-    except JobError as exc:
-        log.error, log.error_kind = str(exc)[:2000], exc.kind
-        if isinstance(exc, RateLimitedError) and exc.retry_after and name != "offline":
-            if not isinstance(exc, ratelimit.RateLimitWaitTooLong):
-                await aio.db(_push_back, name, key, exc.retry_after, tokens=bool(tpm))
-        raise
-    except asyncio.CancelledError:
-        log.error, log.error_kind = "Cancelled while waiting for the provider", ErrorKind.INTERNAL
-        raise
-    except Exception as exc:
-        log.error, log.error_kind = str(exc)[:2000], ErrorKind.INTERNAL
+            data = call.parse()
+    except BaseException as exc:
+        push_back = call.failed(exc)
+        if push_back:
+            await aio.db(_push_back, call.name, call.key, push_back, tokens=bool(call.tpm))
         raise
     else:
-        log.success = True
+        call.log.success = True
     finally:
-        if raw is not None:
-            log.model = raw.model
-            log.prompt_tokens, log.completion_tokens = raw.prompt_tokens, raw.completion_tokens
-        log.duration_ms = int((time.monotonic() - started) * 1000)
-        log.wait_ms = int(waited * 1000)
-        used = (raw.prompt_tokens + raw.completion_tokens) if raw is not None else 0
-        await aio.db(_finish_log, log, name, reserved, used, tpm)
-    return Completion(
-        text=raw.text,
-        data=data,
-        provider=name,
-        model=raw.model,
-        prompt_tokens=raw.prompt_tokens,
-        completion_tokens=raw.completion_tokens,
-        duration_ms=log.duration_ms,
-        offline=name == "offline",
-    )
+        used = call.ended()
+        await aio.db(_finish_log, call.log, call.name, call.reserved, used, call.tpm)
+    return call.completion(data)
 
 
 async def _emit(sink: TextSink, piece: str) -> None:

@@ -78,56 +78,75 @@ def prepare(provider: str) -> None:
         anthropic_client()
 
 
-def openai_answer(
-    *, prompt: str, system: str, want_json: bool, max_tokens: int, model: str | None
-) -> RawAnswer:
-    client = openai_client()
+# --- one request builder and one answer reader per provider, for the sync and async calls
+
+
+def _openai_request(
+    prompt: str, system: str, want_json: bool, max_tokens: int, model: str | None
+) -> dict[str, Any]:
     messages = ([{"role": "system", "content": system}] if system else []) + [
         {"role": "user", "content": prompt}
     ]
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {
+        "model": model or settings.OPENAI_MODEL, "messages": messages, "max_tokens": max_tokens,
+    }
     if want_json:
         kwargs["response_format"] = {"type": "json_object"}
-    model_name = model or settings.OPENAI_MODEL
-    try:
-        response = client.chat.completions.create(
-            model=model_name, messages=messages, max_tokens=max_tokens, **kwargs
-        )
-        text = response.choices[0].message.content or ""
-    except Exception as exc:
-        raise map_provider_error(exc, provider="openai") from exc
+    return kwargs
+
+
+def _openai_result(response: Any, model_name: str) -> RawAnswer:
     usage = response.usage
     return RawAnswer(
-        text=text,
+        text=response.choices[0].message.content or "",
         model=response.model or model_name,
         prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
         completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
     )
 
 
-def anthropic_answer(
-    *, prompt: str, system: str, want_json: bool, max_tokens: int, model: str | None
-) -> RawAnswer:
-    client = anthropic_client()
-    model_name = model or settings.ANTHROPIC_MODEL
-    kwargs: dict[str, Any] = {"system": system} if system else {}
-    try:
-        response = client.messages.create(
-            model=model_name,
-            max_tokens=max_tokens,
-            messages=[{"role": "user", "content": prompt}],
-            **kwargs,
-        )
-        text = "".join(getattr(block, "text", "") for block in response.content)
-    except Exception as exc:
-        raise map_provider_error(exc, provider="anthropic") from exc
+def _anthropic_request(
+    prompt: str, system: str, want_json: bool, max_tokens: int, model: str | None
+) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "model": model or settings.ANTHROPIC_MODEL, "max_tokens": max_tokens,
+        "messages": [{"role": "user", "content": prompt}],
+    }
+    if system:
+        kwargs["system"] = system
+    return kwargs
+
+
+def _anthropic_result(response: Any, model_name: str) -> RawAnswer:
     usage = response.usage
     return RawAnswer(
-        text=text,
+        text="".join(getattr(block, "text", "") for block in response.content),
         model=response.model or model_name,
         prompt_tokens=getattr(usage, "input_tokens", 0) or 0,
         completion_tokens=getattr(usage, "output_tokens", 0) or 0,
     )
+
+
+def openai_answer(
+    *, prompt: str, system: str, want_json: bool, max_tokens: int, model: str | None
+) -> RawAnswer:
+    client = openai_client()
+    kwargs = _openai_request(prompt, system, want_json, max_tokens, model)
+    try:
+        return _openai_result(client.chat.completions.create(**kwargs), kwargs["model"])
+    except Exception as exc:
+        raise map_provider_error(exc, provider="openai") from exc
+
+
+def anthropic_answer(
+    *, prompt: str, system: str, want_json: bool, max_tokens: int, model: str | None
+) -> RawAnswer:
+    client = anthropic_client()
+    kwargs = _anthropic_request(prompt, system, want_json, max_tokens, model)
+    try:
+        return _anthropic_result(client.messages.create(**kwargs), kwargs["model"])
+    except Exception as exc:
+        raise map_provider_error(exc, provider="anthropic") from exc
 
 
 # --- async: the SDKs' own async clients ---------------------------------------------
@@ -190,60 +209,26 @@ def aprepare(provider: str) -> None:
         async_anthropic_client()
 
 
-def _openai_request(
-    prompt: str, system: str, want_json: bool, max_tokens: int, model: str | None
-) -> dict[str, Any]:
-    messages = ([{"role": "system", "content": system}] if system else []) + [
-        {"role": "user", "content": prompt}
-    ]
-    kwargs: dict[str, Any] = {
-        "model": model or settings.OPENAI_MODEL, "messages": messages, "max_tokens": max_tokens,
-    }
-    if want_json:
-        kwargs["response_format"] = {"type": "json_object"}
-    return kwargs
-
-
 async def openai_aanswer(
     *, prompt: str, system: str, want_json: bool, max_tokens: int, model: str | None
 ) -> RawAnswer:
     client = async_openai_client()
     kwargs = _openai_request(prompt, system, want_json, max_tokens, model)
     try:
-        response = await client.chat.completions.create(**kwargs)
-        text = response.choices[0].message.content or ""
+        return _openai_result(await client.chat.completions.create(**kwargs), kwargs["model"])
     except Exception as exc:
         raise map_provider_error(exc, provider="openai") from exc
-    usage = response.usage
-    return RawAnswer(
-        text=text,
-        model=response.model or kwargs["model"],
-        prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-        completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
-    )
 
 
 async def anthropic_aanswer(
     *, prompt: str, system: str, want_json: bool, max_tokens: int, model: str | None
 ) -> RawAnswer:
     client = async_anthropic_client()
-    model_name = model or settings.ANTHROPIC_MODEL
-    kwargs: dict[str, Any] = {"system": system} if system else {}
+    kwargs = _anthropic_request(prompt, system, want_json, max_tokens, model)
     try:
-        response = await client.messages.create(
-            model=model_name, max_tokens=max_tokens,
-            messages=[{"role": "user", "content": prompt}], **kwargs,
-        )
-        text = "".join(getattr(block, "text", "") for block in response.content)
+        return _anthropic_result(await client.messages.create(**kwargs), kwargs["model"])
     except Exception as exc:
         raise map_provider_error(exc, provider="anthropic") from exc
-    usage = response.usage
-    return RawAnswer(
-        text=text,
-        model=response.model or model_name,
-        prompt_tokens=getattr(usage, "input_tokens", 0) or 0,
-        completion_tokens=getattr(usage, "output_tokens", 0) or 0,
-    )
 
 
 async def openai_astream(
@@ -280,26 +265,16 @@ async def anthropic_astream(
 ) -> AsyncIterator[str | RawAnswer]:
     """The answer's text pieces as they arrive, then the whole answer (a RawAnswer)."""
     client = async_anthropic_client()
-    model_name = model or settings.ANTHROPIC_MODEL
-    kwargs: dict[str, Any] = {"system": system} if system else {}
+    kwargs = _anthropic_request(prompt, system, want_json, max_tokens, model)
     try:
-        async with client.messages.stream(
-            model=model_name, max_tokens=max_tokens,
-            messages=[{"role": "user", "content": prompt}], **kwargs,
-        ) as stream:
+        async with client.messages.stream(**kwargs) as stream:
             async for piece in stream.text_stream:
                 if piece:
                     yield piece
             final = await stream.get_final_message()
     except Exception as exc:
         raise map_provider_error(exc, provider="anthropic") from exc
-    usage = final.usage
-    yield RawAnswer(
-        text="".join(getattr(block, "text", "") for block in final.content),
-        model=final.model or model_name,
-        prompt_tokens=getattr(usage, "input_tokens", 0) or 0,
-        completion_tokens=getattr(usage, "output_tokens", 0) or 0,
-    )
+    yield _anthropic_result(final, kwargs["model"])
 
 
 async def aclose_clients() -> None:

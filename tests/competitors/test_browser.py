@@ -228,3 +228,43 @@ def test_an_option_is_analysed_in_the_modal(page, decision, background_worker):
     score = option.ai_analysis["score"]
     assert f"Self-serve tier: score {score}/10" in toast.inner_text()
     assert f"score {score}/10" in page.locator(f"#option-{option.id}").inner_text()
+
+
+def test_the_brief_page_shows_the_brief_growing_before_the_job_completes(
+    page, decision, fake_openai, settings, background_worker
+):
+    # The model streams the brief (JSON) in 8 pieces over 4 s: the page shows its words
+    # as they are written, under the inline progress, then the saved brief at the end.
+    import json
+
+    settings.LLM_TIMEOUT_SECONDS = 30.0
+    settings.JOBS = {**settings.JOBS, "PARTIAL_OUTPUT_SECONDS": 0.2}
+    brief = {
+        "title": "Brief: go self-serve",
+        "summary": "Small teams want analytics they can set up alone; demand grows fast.",
+        "sections": [{"heading": "Options", "body": "Self-serve wins on reach and cost."}],
+        "recommendation": "Build the self-serve tier, keep sales for large accounts.",
+    }
+    fake_openai.reply = json.dumps(brief)
+    fake_openai.delay, fake_openai.stream_chunks = 4.0, 8
+    page.goto(f"/decisions/{decision.id}")
+    background_worker()
+
+    page.click("#generate-brief")
+
+    partial = page.locator("#brief .inline-progress .partial-output")
+    partial.wait_for(state="visible", timeout=15000)
+    shown = partial.inner_text()
+    job = Job.objects.get(type="brief_generation")
+    assert Job.objects.values_list("status", flat=True).get(id=job.id) == "running"
+    # Words, not JSON; the beginning of what the model is writing, not all of it yet.
+    assert shown.startswith("Brief: go") and "{" not in shown and '"' not in shown
+    assert "keep sales for large accounts" not in shown
+    page.wait_for_selector("#brief-output .brief-content", timeout=20000)
+    assert page.locator("#brief-output .brief-content h1").first.inner_text() == (
+        "Brief: go self-serve")
+    assert partial.is_hidden() and partial.inner_text() == ""
+    job.refresh_from_db()
+    assert job.status == "completed" and job.output["title"] == "Brief: go self-serve"
+    assert len(fake_openai.calls("/v1/chat/completions")) == 1
+    assert fake_openai.calls("/v1/chat/completions")[0].json()["stream"] is True

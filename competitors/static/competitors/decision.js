@@ -5,7 +5,8 @@
  *   background" turns it into a toast.
  * - market_research, evidence_search: in the background, with toasts
  *   ("... started / We'll notify you when it's ready", then "... ready" + View).
- * - brief_generation: inline progress under its button.
+ * - brief_generation: inline progress under its button, and the brief's text as the
+ *   model writes it (the job's partial output, streamed) until the brief is saved.
  * Every job is followed with PlinthJobs.follow (server-sent events, polling as
  * a fallback). When one completes, the page's section is re-read from the server.
  */
@@ -214,6 +215,36 @@
     var text = PlinthJobs.progressText({ status: job.status, status_message: job.status_message,
                                          queue_place: parseInt(inline.dataset.queuePlace, 10) || null, cancelling: inline.dataset.cancelling === 'true' && !PlinthJobs.isFinal(job.status || '') });
     if (text) inline.querySelector('.message').textContent = text;
+    showPartial(job.partial_output || '');
+  }
+
+  // The model writes the brief as JSON ({title, summary, sections: [{heading, body}],
+  // recommendation}); while it writes, the reader sees its words, not its braces: each
+  // string value written so far (the last one may still be growing), one per line.
+  var BRIEF_STRING = /"(?:title|summary|heading|body|recommendation)"\s*:\s*"((?:[^"\\]|\\.)*)/g;
+
+  function readable(text) {
+    var parts = [];
+    var match;
+    BRIEF_STRING.lastIndex = 0;
+    while ((match = BRIEF_STRING.exec(text)) !== null) {
+      var value = match[1].replace(/\\$/, '');
+      try { value = JSON.parse('"' + value + '"'); } catch (e) { /* a half-written escape */ }
+      if (value) parts.push(value);
+    }
+    return parts.length ? parts.join('\n\n') : (text.trim().charAt(0) === '{' ? '' : text);
+  }
+
+  function showPartial(text) {
+    var partial = inline.querySelector('.partial-output');
+    var shown = text ? readable(text) : '';
+    if (!shown) {
+      partial.hidden = true;
+      partial.textContent = '';
+      return;
+    }
+    partial.hidden = false;
+    partial.textContent = shown;
   }
 
   function followBrief(jobId, known) {
@@ -225,7 +256,7 @@
     delete inline.dataset.queuePlace;
     inline.querySelector('.cancel').disabled = false;
     setInline(known || { progress: 0, status: 'pending' });
-    var end = function () { briefButton.disabled = false; inline.hidden = true; briefJob = null; };
+    var end = function () { briefButton.disabled = false; inline.hidden = true; briefJob = null; showPartial(''); };
     follow('brief_generation', jobId, {
       onMode: function (mode) { inline.dataset.mode = mode; },
       onProgress: setInline,

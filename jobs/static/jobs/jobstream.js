@@ -9,7 +9,8 @@
  *   stop();
  *
  * `job` has the fields of GET /api/jobs/{id} that the stream carries: id, status,
- * progress, status_message, output and error (at the end).
+ * progress, status_message, partial_output (the text a streamed LLM call has
+ * written so far, from `output` events), output and error (at the end).
  *
  * The stream is GET /api/jobs/{id}/events. EventSource reconnects by itself after
  * a dropped connection and resumes from the last event id; this falls back to
@@ -56,6 +57,7 @@
       job.last_event_id = data.id;
       if (data.message) job.status_message = data.message;
       if ('output' in data) job.output = data.output;
+      if ('partial_output' in data) job.partial_output = data.partial_output;
       if ('error' in data) { job.error = data.error; job.error_kind = data.error_kind; }
       if (options.onProgress) options.onProgress(snapshot());
       if (data.final) {
@@ -85,6 +87,7 @@
     source.onopen = function () { everOpened = true; failures = 0; mode('stream'); };
     source.addEventListener('status', onEvent);
     source.addEventListener('progress', onEvent);
+    source.addEventListener('output', onEvent);
     source.onerror = function () {
       if (stopped) return;
       failures += 1;
