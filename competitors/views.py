@@ -12,7 +12,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
 from competitors import selectors, services
-from competitors.tasks import DECISION_JOB_TYPES
+from competitors.jobtypes import DECISION_JOB_TYPES
 from jobs import registry
 from jobs import selectors as job_selectors
 from jobs.models import ACTIVE_STATUSES, Job

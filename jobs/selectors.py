@@ -14,6 +14,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import QuerySet
 
+from jobs.errors import NoOrganization
 from jobs.models import Job, Membership, Organization
 
 
@@ -46,6 +47,28 @@ def default_organization(user: Any) -> Organization | None:
         .first()
     )
     return membership.organization if membership else None
+
+
+NOT_A_MEMBER = "You are not a member of this organization."
+NO_ORGANIZATION = "You belong to no organization; ask an admin to add you."
+
+
+def organization_for_create(
+    user: Any, organization_id: Any | None = None, *, field: str = "organization_id"
+) -> Organization:
+    """The organization something the user creates goes in: the one named (of the
+    user's active organizations), else the user's first. Raises NoOrganization
+    when there is none: the API answers 400 on `field` (the body's own name for
+    it), with the same words everywhere."""
+    if organization_id is not None:
+        organization = organizations_for_user(user).filter(id=organization_id).first()
+        if organization is None:
+            raise NoOrganization({field: [NOT_A_MEMBER]})
+        return organization
+    organization = default_organization(user)
+    if organization is None:
+        raise NoOrganization({field: [NO_ORGANIZATION]})
+    return organization
 
 
 def jobs_for_user(user: Any) -> QuerySet[Job]:

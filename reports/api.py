@@ -284,9 +284,7 @@ class DocumentListCreate(generics.ListCreateAPIView):
         return documents_for(self.request.user).prefetch_related("blocks", "context_items")
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        organization = selectors.default_organization(self.request.user)
-        if organization is None:
-            raise ValidationError({"organizationId": ["You belong to no organization."]})
+        organization = selectors.organization_for_create(self.request.user, field="organizationId")
         serializer.instance = services.document_create(
             organization=organization, **serializer.validated_data
         )
