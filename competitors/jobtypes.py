@@ -84,7 +84,8 @@ def _register(name: str, handler: Any, title: str, description: str, input_seria
     return register(kind(
         name=name, handler=handler, title=title, description=description,
         input_serializer=input_serializer, max_retries=3, typical_duration=_typical(name),
-        extra={"modal_title": modal_title, "icon": icon}, link=decision_link, **options,
+        extra={"modal_title": modal_title, "icon": icon}, link=decision_link,
+        link_label="open decision", **options,
     ))
 
 

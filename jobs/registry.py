@@ -118,6 +118,7 @@ class JobType:
     # (job) -> URL, or None for the platform's own job page. Set by the app's
     # registration (jobtypes.py), so the platform names no domain URL.
     link: Callable[[Any], str | None] | None = None
+    link_label: str = "open"
 
     def prepare(
         self, *, input: Mapping[str, Any] | None, organization: Any, decision_id: Any

@@ -76,6 +76,11 @@ def jobs_for_user(user: Any) -> QuerySet[Job]:
     return Job.objects.filter(organization_id__in=member_organization_ids(user))
 
 
+def recent_jobs_for_user(user: Any, *, limit: int = 50) -> list[Job]:
+    """The user's own most recent jobs, in organizations they still belong to."""
+    return list(jobs_for_user(user).filter(user=user).order_by("-created_at")[:limit])
+
+
 # How many of a type's latest completed runs the duration hint is measured over,
 # and how many it needs before it replaces the type's written estimate.
 MEASURED_RUNS = 20

@@ -39,5 +39,6 @@ for _type, _name in services.JOB_TYPES.items():
             typical_duration="2-30 seconds",
             lock=_block_lock,
             link=_document_link,
+            link_label="open report",
         )
     )
