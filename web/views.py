@@ -13,7 +13,7 @@ from competitors import selectors as decision_selectors
 from jobs import selectors as job_selectors
 from jobs.models import ACTIVE_STATUSES
 from jobs.views import job_row
-from reports.api import documents_for
+from reports.selectors import documents_for
 
 HOME_JOBS = 8
 HOME_ITEMS = 6
