@@ -1,8 +1,9 @@
 """Job types and error policies.
 
 A domain app registers each of its job types here (from its `jobtypes.py`,
-imported by its AppConfig.ready()): the handler, how its input is validated, how it is retried, how
-often a browser should poll it, how long it may run and which locks it takes.
+imported by its AppConfig.ready()): the handler, how its input and scope are
+checked at creation, how it is retried, how often a browser should poll it, how
+long it may run, which locks it takes and which page it is followed on.
 The platform knows no domain app; domain apps know this module.
 """
 
@@ -115,7 +116,7 @@ class JobType:
         return self.handler
 
     # The page a user follows a job of this type on ("My jobs" links to it):
-    # (job) -> URL, or None for the platform's own job page. Set by the app's
+    # (job) -> URL, or None for no link. Set by the app's
     # registration (jobtypes.py), so the platform names no domain URL.
     link: Callable[[Any], str | None] | None = None
     link_label: str = "open"
@@ -124,7 +125,7 @@ class JobType:
         self, *, input: Mapping[str, Any] | None, organization: Any, decision_id: Any
     ) -> dict[str, Any]:
         """The one way in: the validated input of a job about to be created, after
-        its scope is checked. `job_create` calls it for every entrance (API, admin,
+        its scope is checked. `job_create` calls it for every entrance (API, pages,
         commands, services, schedules, the django.tasks backend). Raises
         InvalidJobInput (the serializer's field errors) or InvalidJobScope."""
         validated = self.validate_input(input)
