@@ -11,8 +11,6 @@ from typing import Any, cast
 from django.db.models import QuerySet, prefetch_related_objects
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ValidationError
-from rest_framework.request import Request
 
 from competitors import selectors, services
 from competitors.models import (
@@ -133,23 +131,13 @@ class DecisionListCreate(generics.ListCreateAPIView):
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
         serializer.instance = services.decision_create(
-            organization=_organization(self.request, data.get("organization_id")),
+            organization=job_selectors.organization_for_create(
+                self.request.user, data.get("organization_id")
+            ),
             title=data["title"],
             context=data.get("context", ""),
             user=self.request.user,
         )
-
-
-def _organization(request: Request, organization_id: Any) -> Any:
-    if organization_id is not None:
-        org = job_selectors.organizations_for_user(request.user).filter(id=organization_id).first()
-        if org is None:
-            raise ValidationError({"organization_id": ["You are not a member of it."]})
-        return org
-    org = job_selectors.default_organization(request.user)
-    if org is None:
-        raise ValidationError({"organization_id": ["You belong to no organization."]})
-    return org
 
 
 @extend_schema_view(

@@ -57,10 +57,3 @@ def decision_jobs(decision: Decision) -> QuerySet[Job]:
     return Job.objects.filter(
         decision_id=decision.id, organization_id=decision.organization_id
     ).order_by("-created_at")
-
-
-def recent_jobs_for_user(user: Any, *, limit: int = 50) -> list[Job]:
-    """The user's own most recent jobs, in organizations they still belong to."""
-    return list(
-        job_selectors.jobs_for_user(user).filter(user=user).order_by("-created_at")[:limit]
-    )

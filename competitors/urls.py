@@ -29,6 +29,5 @@ urlpatterns = [
     path("decisions/<uuid:decision_id>", views.decision_page, name="decision-page"),
     path("decisions/<uuid:decision_id>/competitors/<uuid:profile_id>",
          views.competitor_profile_page, name="competitor-profile-page"),
-    path("jobs/", views.job_list_page, name="job-list-page"),
     path("demo-site/northwind/", views.demo_site, name="demo-site"),
 ]

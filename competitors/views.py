@@ -1,5 +1,5 @@
 """Server-rendered pages: decisions, a decision (where each job type starts), a
-competitor profile, the user's jobs, and a demo company website to analyse."""
+competitor profile, and a demo company website to analyse."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
 from competitors import selectors, services
-from competitors.tasks import DECISION_JOB_TYPES
-from jobs import registry
+from competitors.jobtypes import DECISION_JOB_TYPES
 from jobs import selectors as job_selectors
 from jobs.models import ACTIVE_STATUSES, Job
 
@@ -92,27 +91,6 @@ def competitor_profile_page(request: HttpRequest, decision_id: Any, profile_id: 
     profile = selectors.profile_for(decision, profile_id)
     return render(request, "competitors/profile_detail.html",
                   {"decision": decision, "profile": profile})
-
-
-@login_required
-@ensure_csrf_cookie
-def job_list_page(request: HttpRequest) -> HttpResponse:
-    jobs = selectors.recent_jobs_for_user(request.user)
-    titles = {t.name: t.title for t in registry.all_types()}
-    places = job_selectors.queue_places(jobs)
-    rows = [
-        {"job": job, "title": titles.get(job.type, job.type),
-         "poll_interval_ms": _poll_interval(job.type), "place": places.get(job.id)}
-        for job in jobs
-    ]
-    return render(request, "jobs/job_list.html", {"rows": rows})
-
-
-def _poll_interval(job_type: str) -> int:
-    try:
-        return registry.get(job_type).poll_interval
-    except Exception:
-        return 2000
 
 
 def demo_site(request: HttpRequest) -> HttpResponse:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("jobs.api.urls")),
+    path("", include("jobs.urls")),
     path("", include("themes.urls")),
     path("", include("roadmap.urls")),
     path("", include("warmup.urls")),

@@ -79,3 +79,44 @@ class InvalidTransition(Exception):
 
 class UnknownJobType(Exception):
     pass
+
+
+# --- Refusals at creation --------------------------------------------------------
+# What `job_create` (through `JobType.prepare`) and the organization selector
+# raise when a job may not be created: nothing is written. The API answers them
+# 400 with `errors` as the JSON body (jobs/api/errors.py); commands print them.
+
+
+class JobRefused(Exception):
+    """A job was refused at creation: `errors` maps fields to messages."""
+
+    def __init__(self, errors: dict[str, object]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+    def __str__(self) -> str:
+        return "; ".join(f"{field}: {_text(messages)}" for field, messages in self.errors.items())
+
+
+def _text(messages: object) -> str:
+    if isinstance(messages, dict):
+        return ", ".join(f"{k}: {_text(v)}" for k, v in messages.items())
+    if isinstance(messages, list | tuple):
+        return " ".join(_text(m) for m in messages)
+    return str(messages)
+
+
+class InvalidJobInput(JobRefused):
+    """The input does not pass the type's input serializer: `errors` are its field errors."""
+
+    def nested(self, field: str) -> InvalidJobInput:
+        """The same errors under `field` (the create API's `{"input": {...}}`)."""
+        return InvalidJobInput({field: self.errors})
+
+
+class InvalidJobScope(JobRefused):
+    """The job's scope does not fit its type (a decision type without its decision)."""
+
+
+class NoOrganization(JobRefused):
+    """The user belongs to no (such) active organization to create in."""

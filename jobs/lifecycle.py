@@ -396,17 +396,19 @@ def job_create(
 ) -> Job:
     """Create a job and queue it, in one transaction.
 
-    `input` must already be valid for the type (see `job_validate_input`).
+    Every entrance comes through here, so here the type checks its input and
+    scope (`JobType.prepare`): InvalidJobInput or InvalidJobScope refuse it.
     Raises AdmissionRefused over a limit and JobAlreadyQueued on a queueing
-    lock; in both cases nothing is written. `queue` (default: the type's),
+    lock; in all these cases nothing is written. `queue` (default: the type's),
     `priority` (higher runs first) and `run_after` (not before) go to the
     Procrastinate job; a job deferred to `run_after` counts its pending time
     from then.
     """
     jt = registry.get(job_type)
+    input = jt.prepare(input=input, organization=organization, decision_id=decision_id)
     job = Job(
         type=jt.name,
-        input=dict(input or {}),
+        input=input,
         organization=organization,
         user=user if getattr(user, "pk", None) else None,
         decision_id=decision_id,
@@ -436,14 +438,9 @@ def job_create(
 
 
 def job_validate_input(*, job_type: str, input: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The validated input for a type; raises rest_framework's ValidationError."""
-    jt = registry.get(job_type)
-    data = dict(input or {})
-    if jt.input_serializer is None:
-        return data
-    serializer = jt.input_serializer(data=data)
-    serializer.is_valid(raise_exception=True)
-    return json.loads(_dumps(serializer.validated_data))
+    """The validated input for a type (InvalidJobInput if not), for a caller that
+    wants it before `job_create` (which validates again)."""
+    return registry.get(job_type).validate_input(input)
 
 
 def _actor(user: Any, fallback: str = "system") -> str:

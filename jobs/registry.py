@@ -1,21 +1,24 @@
 """Job types and error policies.
 
-A domain app registers each of its job types here (usually from its
-`tasks.py`): the handler, how its input is validated, how it is retried, how
-often a browser should poll it, how long it may run and which locks it takes.
+A domain app registers each of its job types here (from its `jobtypes.py`,
+imported by its AppConfig.ready()): the handler, how its input and scope are
+checked at creation, how it is retried, how often a browser should poll it, how
+long it may run, which locks it takes and which page it is followed on.
 The platform knows no domain app; domain apps know this module.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 
-from jobs.errors import JobError, UnknownJobType
+from jobs.errors import InvalidJobInput, JobError, UnknownJobType
 from jobs.models import ErrorKind
 
 if TYPE_CHECKING:
@@ -112,9 +115,44 @@ class JobType:
             return self.async_handler
         return self.handler
 
-    def validate_scope(self, *, organization: Any, decision_id: Any) -> None:
-        """Check the job's scope at creation (raise a DRF ValidationError): a type that
-        works on a decision says so here, so a wrong id is a 400 and not a failed job."""
+    # The page a user follows a job of this type on ("My jobs" links to it):
+    # (job) -> URL, or None for no link. Set by the app's
+    # registration (jobtypes.py), so the platform names no domain URL.
+    link: Callable[[Any], str | None] | None = None
+    link_label: str = "open"
+
+    def prepare(
+        self, *, input: Mapping[str, Any] | None, organization: Any, decision_id: Any
+    ) -> dict[str, Any]:
+        """The one way in: the validated input of a job about to be created, after
+        its scope is checked. `job_create` calls it for every entrance (API, pages,
+        commands, services, schedules, the django.tasks backend). Raises
+        InvalidJobInput (the serializer's field errors) or InvalidJobScope."""
+        validated = self.validate_input(input)
+        self.validate_scope(organization=organization, decision_id=decision_id, input=validated)
+        return validated
+
+    def validate_input(self, input: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The input as the handler will see it (JSON values), or InvalidJobInput."""
+        if input is not None and not isinstance(input, Mapping):
+            raise InvalidJobInput({"non_field_errors": ["Must be a JSON object."]})
+        data = dict(input or {})
+        if self.input_serializer is None:
+            return data
+        serializer = self.input_serializer(data=data)
+        if not serializer.is_valid():
+            raise InvalidJobInput(_plain(serializer.errors))
+        return dict(json.loads(json.dumps(serializer.validated_data, cls=DjangoJSONEncoder)))
+
+    def validate_scope(
+        self, *, organization: Any, decision_id: Any, input: Mapping[str, Any]
+    ) -> None:
+        """Check the job's scope at creation (raise InvalidJobScope): a type that
+        works on a decision says so here, so a wrong id is a 400 and not a failed job.
+        `input` is the validated input (an id in it may have to belong to the scope)."""
+
+    def link_for(self, job: Any) -> str | None:
+        return self.link(job) if self.link is not None else None
 
     @property
     def retries(self) -> int:
@@ -139,6 +177,15 @@ class JobType:
         if self.max_duration_seconds is not None:
             return self.max_duration_seconds
         return int(settings.JOBS["DEFAULT_MAX_DURATION_SECONDS"])
+
+
+def _plain(errors: Any) -> Any:
+    """A serializer's errors as plain JSON values (ErrorDetail is a str)."""
+    if isinstance(errors, Mapping):
+        return {str(k): _plain(v) for k, v in errors.items()}
+    if isinstance(errors, list | tuple):
+        return [_plain(v) for v in errors]
+    return str(errors)
 
 
 _registry: dict[str, JobType] = {}

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import QuerySet
 
+from jobs.errors import NoOrganization
 from jobs.models import Job, Membership, Organization
 
 
@@ -48,9 +49,36 @@ def default_organization(user: Any) -> Organization | None:
     return membership.organization if membership else None
 
 
+NOT_A_MEMBER = "You are not a member of this organization."
+NO_ORGANIZATION = "You belong to no organization; ask an admin to add you."
+
+
+def organization_for_create(
+    user: Any, organization_id: Any | None = None, *, field: str = "organization_id"
+) -> Organization:
+    """The organization something the user creates goes in: the one named (of the
+    user's active organizations), else the user's first. Raises NoOrganization
+    when there is none: the API answers 400 on `field` (the body's own name for
+    it), with the same words everywhere."""
+    if organization_id is not None:
+        organization = organizations_for_user(user).filter(id=organization_id).first()
+        if organization is None:
+            raise NoOrganization({field: [NOT_A_MEMBER]})
+        return organization
+    organization = default_organization(user)
+    if organization is None:
+        raise NoOrganization({field: [NO_ORGANIZATION]})
+    return organization
+
+
 def jobs_for_user(user: Any) -> QuerySet[Job]:
     """Jobs of the user's active organizations (one query, no join fan-out)."""
     return Job.objects.filter(organization_id__in=member_organization_ids(user))
+
+
+def recent_jobs_for_user(user: Any, *, limit: int = 50) -> list[Job]:
+    """The user's own most recent jobs, in organizations they still belong to."""
+    return list(jobs_for_user(user).filter(user=user).order_by("-created_at")[:limit])
 
 
 # How many of a type's latest completed runs the duration hint is measured over,

@@ -32,6 +32,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 from django.utils.module_loading import import_string
+from rest_framework import serializers
 
 from jobs import lifecycle
 from jobs.errors import InvalidInputError, JobAbort, PermanentJobError
@@ -272,10 +273,23 @@ def _record_error(ctx: JobContext, exc: BaseException) -> None:
     )
 
 
+class DjangoTaskInput(serializers.Serializer):
+    """What `PlinthBackend.enqueue` writes; checked at creation like any job's input."""
+
+    task = serializers.RegexField(r"^[A-Za-z_][\w.]*$", max_length=300)
+    backend = serializers.CharField(max_length=100)
+    args = serializers.ListField(child=serializers.JSONField(), default=list)
+    kwargs = serializers.DictField(child=serializers.JSONField(), default=dict)
+    queue_name = serializers.CharField(max_length=100, allow_blank=True, required=False)
+    priority = serializers.IntegerField(min_value=-100, max_value=100, default=0)
+    run_after = serializers.CharField(allow_null=True, required=False, default=None)
+
+
 DJANGO_TASK = register(
     JobType(
         name=JOB_TYPE,
         handler=run_task,
+        input_serializer=DjangoTaskInput,
         title="Django task",
         description="A function decorated with Django's @task, enqueued through TASKS.",
         public=False,

@@ -23,18 +23,7 @@ from jobs.api.views import etag_for
 from jobs.errors import InvalidTransition, UnknownJobType
 from reports import services
 from reports.models import AnalysisJob, Block, ContextItem, Document, Revision
-
-
-def documents_for(user: Any) -> QuerySet[Document]:
-    return Document.objects.filter(organization__in=selectors.organizations_for_user(user))
-
-
-def document_for(user: Any, document_id: Any) -> Document:
-    document = documents_for(user).filter(id=document_id).first()
-    if document is None:
-        raise Http404("No such document.")
-    return document
-
+from reports.selectors import document_for, documents_for
 
 # --- serializers -------------------------------------------------------------------
 
@@ -284,9 +273,7 @@ class DocumentListCreate(generics.ListCreateAPIView):
         return documents_for(self.request.user).prefetch_related("blocks", "context_items")
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        organization = selectors.default_organization(self.request.user)
-        if organization is None:
-            raise ValidationError({"organizationId": ["You belong to no organization."]})
+        organization = selectors.organization_for_create(self.request.user, field="organizationId")
         serializer.instance = services.document_create(
             organization=organization, **serializer.validated_data
         )

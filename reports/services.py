@@ -37,17 +37,14 @@ def analysis_job_create(
     then nothing is written.
     """
     job_type = JOB_TYPES[AnalysisJob.Type(type)]
-    job_input = lifecycle.job_validate_input(
-        job_type=job_type,
-        input={
-            "document_id": str(document.id),
-            "block_id": str(block.id) if block else None,
-            "type": type,
-            "prompt": prompt,
-        },
-    )
+    job_input = {
+        "document_id": str(document.id),
+        "block_id": str(block.id) if block else None,
+        "type": type,
+        "prompt": prompt,
+    }
     with transaction.atomic():
-        job = lifecycle.job_create(
+        job = lifecycle.job_create(  # validates the input (InvalidJobInput)
             job_type=job_type,
             input=job_input,
             organization=document.organization,

@@ -13,9 +13,10 @@ from django.views.decorators.http import require_POST
 from jobs import selectors
 from jobs.models import JobStatus
 from reports import services
-from reports.api import document_for, documents_for, poll_interval_ms
+from reports.api import poll_interval_ms
 from reports.forms import BlockForm, ContextItemForm, DocumentForm
 from reports.models import AnalysisJob, Document
+from reports.selectors import document_for, documents_for
 
 # Both editor forms have a `kind` field: distinct element ids for their labels.
 BLOCK_IDS = "block_%s"

@@ -28,7 +28,6 @@ from roadmap.serializers import (
     SuggestionCreateSerializer,
     SuggestionSerializer,
 )
-from themes.api import organization_for_create
 from themes.models import Theme
 
 
@@ -119,7 +118,9 @@ class ProjectListCreate(generics.ListCreateAPIView):
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = dict(serializer.validated_data)
-        organization = organization_for_create(self.request.user, data.pop("organization_id", None))
+        organization = job_selectors.organization_for_create(
+            self.request.user, data.pop("organization_id", None), field="organization"
+        )
         refused = integration_targets_check(
             organization_id=organization.id, slack_channel=data.get("slack_channel", ""),
             jira_project_key=data.get("jira_project_key", ""),

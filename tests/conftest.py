@@ -263,3 +263,31 @@ def worker_process(clean_queue: None) -> Iterator[Callable[..., WorkerProcess]]:
     yield start
     for proc in procs:
         proc.stop()
+
+
+# --- a real browser against the real ASGI server, signed in (the page tests of
+# tests/web and tests/competitors; tests/reports and tests/realtime bring their own
+# server) ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup: None) -> Iterator[Any]:
+    from tests.realtime.support import shared_server, stop_shared_server
+
+    yield shared_server()
+    stop_shared_server()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from tests.browser import chromium
+
+    yield from chromium()
+
+
+@pytest.fixture
+def page(browser: Any, asgi_server: Any, user: Any) -> Iterator[Any]:
+    """A browser page signed in as `user`."""
+    from tests.browser import logged_in_page
+
+    yield from logged_in_page(browser, asgi_server.url, user)

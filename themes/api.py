@@ -10,7 +10,6 @@ from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -114,19 +113,6 @@ class ThemeScanView(APIView):
         )
 
 
-def organization_for_create(user: Any, organization_id: Any | None) -> Organization:
-    """The organization a user creates something in: the one named, or their first."""
-    if organization_id is None:
-        organization = job_selectors.default_organization(user)
-        if organization is None:
-            raise ValidationError({"organization": ["You belong to no organization."]})
-        return organization
-    organization = job_selectors.organizations_for_user(user).filter(id=organization_id).first()
-    if organization is None:
-        raise Http404("No such organization.")
-    return organization
-
-
 @extend_schema(tags=["themes"])
 class InterviewListCreate(generics.ListCreateAPIView):
     """Interviews feed the scanner: each with its quotes (or a transcript)."""
@@ -141,7 +127,9 @@ class InterviewListCreate(generics.ListCreateAPIView):
         body = InterviewCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
-        organization = organization_for_create(request.user, data.pop("organization", None))
+        organization = job_selectors.organization_for_create(
+            request.user, data.pop("organization", None), field="organization"
+        )
         interview = services.interview_create(organization=organization, **data)
         interview = self.get_queryset().get(id=interview.id)
         return Response(InterviewSerializer(interview).data, status=status.HTTP_201_CREATED)

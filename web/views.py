@@ -10,10 +10,10 @@ from django.views.decorators.cache import cache_control
 from django.views.generic import RedirectView
 
 from competitors import selectors as decision_selectors
-from jobs import registry
 from jobs import selectors as job_selectors
 from jobs.models import ACTIVE_STATUSES
-from reports.api import documents_for
+from jobs.views import job_row
+from reports.selectors import documents_for
 
 HOME_JOBS = 8
 HOME_ITEMS = 6
@@ -26,12 +26,10 @@ def home(request: HttpRequest) -> HttpResponse:
     mine = job_selectors.jobs_for_user(user).filter(user=user)  # type: ignore[misc]  # signed in
     running = list(mine.filter(status__in=ACTIVE_STATUSES).order_by("created_at")[:HOME_JOBS])
     recent = list(mine.exclude(status__in=ACTIVE_STATUSES).order_by("-created_at")[:HOME_JOBS])
-    titles = {t.name: t.title for t in registry.all_types()}
     places = job_selectors.queue_places(running)
     return render(request, "web/home.html", {
-        "running": [{"job": j, "title": titles.get(j.type, j.type), "place": places.get(j.id)}
-                    for j in running],
-        "recent": [{"job": j, "title": titles.get(j.type, j.type)} for j in recent],
+        "running": [job_row(j, places.get(j.id)) for j in running],
+        "recent": [job_row(j) for j in recent],
         "decisions": decision_selectors.decisions_for_user(user)
         .order_by("-created_at")[:HOME_ITEMS],
         "documents": documents_for(user).order_by("-created_at")[:HOME_ITEMS],

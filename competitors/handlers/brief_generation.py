@@ -10,6 +10,7 @@ from rest_framework import serializers
 from competitors import services
 from competitors.handlers import common
 from competitors.models import Decision
+from competitors.offline import offline_brief
 from jobs import aio
 from jobs.aruntime import AsyncJobContext
 
@@ -126,50 +127,3 @@ def to_markdown(brief: dict[str, Any]) -> str:
         lines += ["", f"## {section.get('heading', '')}", "", str(section.get("body", ""))]
     lines += ["", "## Recommendation", "", str(brief.get("recommendation", ""))]
     return "\n".join(lines).strip() + "\n"
-
-
-def offline_brief(prompt: str) -> dict[str, Any]:
-    material = common.material_of(prompt)
-    decision = material.get("decision", {})
-    options = material.get("options", [])
-    competitors = material.get("competitors", [])
-    evidence = material.get("evidence", [])
-    scored = [
-        (o["analysis"].get("score", 0) if isinstance(o.get("analysis"), dict) else 0, o["title"])
-        for o in options
-    ]
-    best = max(scored, default=(0, ""))[1]
-    sections = [
-        {
-            "heading": "Options",
-            "body": "\n".join(
-                f"- {o['title']}: "
-                + (o["analysis"].get("summary", "") if isinstance(o.get("analysis"), dict)
-                   else "not analysed yet")
-                for o in options
-            ) or "No options recorded yet.",
-        },
-        {
-            "heading": "Competitors",
-            "body": "\n".join(
-                f"- {c['name']} (threat {c['threat_level']}): {c['summary']}" for c in competitors
-            ) or "No competitor profiles yet.",
-        },
-        {
-            "heading": "Evidence",
-            "body": "\n".join(f"- [{e['stance']}] {e['title']}" for e in evidence[:8])
-            or "No evidence gathered yet.",
-        },
-    ]
-    supports = sum(1 for e in evidence if e.get("stance") == "supports")
-    opposes = sum(1 for e in evidence if e.get("stance") == "opposes")
-    return {
-        "title": f"Brief: {decision.get('title', 'decision')}",
-        "summary": " ".join(common.sentences(decision.get("context", ""), 2))
-        or "No context recorded.",
-        "sections": sections,
-        "recommendation": (
-            f"Lean towards {best or 'gathering more evidence'}: {supports} piece(s) of evidence "
-            f"support the decision, {opposes} oppose it."
-        ),
-    }

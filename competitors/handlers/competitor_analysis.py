@@ -17,6 +17,7 @@ from rest_framework import serializers
 
 from competitors import scraper, services, sources
 from competitors.handlers import common
+from competitors.offline import offline_profile
 from jobs import aio
 from jobs.aruntime import AsyncJobContext
 
@@ -129,47 +130,4 @@ async def run(ctx: AsyncJobContext) -> dict[str, Any]:
         "reviews_found": len(reviews["findings"]),
         "notes": [news["note"], reviews["note"], *news["errors"], *reviews["errors"]],
         "offline": answer["offline"],
-    }
-
-
-def offline_profile(prompt: str) -> dict[str, Any]:
-    """A profile made from the material alone (the offline provider's answer)."""
-    material = common.material_of(prompt)
-    company = material.get("company", {})
-    site = material.get("website", {})
-    news = material.get("news", [])
-    reviews = material.get("reviews", [])
-    decision = material.get("decision", {})
-    name = company.get("name", "The company")
-    headings = [h for h in site.get("headings", []) if h]
-    text = site.get("text", "")
-    description = site.get("description") or " ".join(common.sentences(text, 1))
-    lines = common.sentences(text, 80)
-    pricing = next((s for s in lines if "$" in s or "€" in s or "£" in s), None) or next(
-        (s for s in lines if "pric" in s.lower() and len(s) > 20), "unknown")
-    good = [r for r in reviews if (r.get("rating") or 0) >= 4 or common.stance(
-        f"{r.get('title')} {r.get('snippet')}") == "supports"]
-    bad = [r for r in reviews if r not in good]
-    strengths = [h for h in headings[:3]] + [r.get("snippet") or r["title"] for r in good[:2]]
-    weaknesses = [r.get("snippet") or r["title"] for r in bad[:3]]
-    if not weaknesses:
-        weaknesses = ["No critical reviews found"] if reviews else ["No public reviews found"]
-    shared = common.overlap(f"{decision.get('title', '')} {decision.get('context', '')}",
-                            f"{site.get('title', '')} {description} {text}")
-    threat = "high" if shared >= 0.3 else "medium" if shared >= 0.1 else "low"
-    news_line = f" Recent news: {news[0]['title']}." if news else ""
-    return {
-        "summary": f"{name}: {(description or site.get('title') or 'no description').rstrip('.')}."
-        f"{news_line}",
-        "positioning": site.get("title") or f"{name} (positioning unknown)",
-        "target_customers": "unknown",
-        "pricing": pricing,
-        "products": headings[:5],
-        "strengths": strengths or ["unknown"],
-        "weaknesses": weaknesses,
-        "threat_level": threat,
-        "implications": (
-            f"{name} overlaps {int(shared * 100)}% with the terms of the decision "
-            f"'{decision.get('title', '')}'."
-        ),
     }

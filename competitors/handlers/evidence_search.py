@@ -12,6 +12,7 @@ from rest_framework import serializers
 from competitors import services, sources
 from competitors.handlers import common
 from competitors.models import Decision, EvidenceItem
+from competitors.offline import offline_assessment
 from jobs import aio
 from jobs.aruntime import AsyncJobContext
 
@@ -143,22 +144,3 @@ async def run(ctx: AsyncJobContext) -> dict[str, Any]:
         + ([] if candidates else ["Nothing found for this query"]),
         "offline": offline,
     }
-
-
-def offline_assessment(prompt: str) -> dict[str, Any]:
-    material = common.material_of(prompt)
-    query = material.get("query", "")
-    limit = int(material.get("limit", 5))
-    judged = []
-    for candidate in material.get("candidates", []):
-        text = f"{candidate.get('title', '')} {candidate.get('snippet', '')}"
-        relevance = common.overlap(query, text)
-        if relevance > 0:
-            judged.append({
-                "candidate": candidate["index"],
-                "summary": candidate.get("snippet") or candidate.get("title", ""),
-                "stance": common.stance(text),
-                "relevance": relevance,
-            })
-    judged.sort(key=lambda j: (-j["relevance"], j["candidate"]))
-    return {"items": judged[:limit]}

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from competitors import services, sources
 from competitors.handlers import common
+from competitors.offline import offline_research
 from jobs import aio
 from jobs.aruntime import AsyncJobContext
 
@@ -104,49 +105,4 @@ async def run(ctx: AsyncJobContext) -> dict[str, Any]:
         "evidence_count": len(data["evidence"]),
         "notes": [found["note"], *found["errors"]],
         "offline": answer["offline"],
-    }
-
-
-def offline_research(prompt: str) -> dict[str, Any]:
-    material = common.material_of(prompt)
-    query = material.get("query", "")
-    findings = material.get("findings", [])
-    decision = material.get("decision", {})
-    max_items = int(material.get("max_items", 5))
-    items = [
-        {
-            "title": f["title"],
-            "summary": f.get("snippet") or f["title"],
-            "stance": common.stance(f"{f['title']} {f.get('snippet', '')}"),
-            "relevance": common.overlap(query, f"{f['title']} {f.get('snippet', '')}"),
-            "source_title": f.get("source", ""),
-            "source_url": f.get("url", ""),
-        }
-        for f in findings
-    ]
-    if not items:
-        # No sources: what the decision's own context says, labelled as such.
-        items = [
-            {
-                "title": sentence[:120],
-                "summary": sentence,
-                "stance": common.stance(sentence),
-                "relevance": common.overlap(query, sentence),
-                "source_title": "Decision context",
-                "source_url": "",
-            }
-            for sentence in common.sentences(decision.get("context", ""), max_items)
-        ]
-    trends = [f["title"] for f in findings[:3]] or [
-        f"Options under consideration: {', '.join(decision.get('options', [])) or 'none yet'}"
-    ]
-    return {
-        "summary": (
-            f"Market for {query}: {len(findings)} finding(s) from the configured sources."
-            if findings else f"Market for {query}: no sources configured; "
-            "evidence drawn from the decision's context."
-        ),
-        "market_size": "unknown",
-        "trends": trends,
-        "evidence": items[:max_items],
     }

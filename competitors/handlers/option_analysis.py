@@ -9,6 +9,7 @@ from rest_framework import serializers
 from competitors import services
 from competitors.handlers import common
 from competitors.models import Decision, Option
+from competitors.offline import offline_analysis
 from jobs import aio
 from jobs.aruntime import AsyncJobContext
 from jobs.errors import InvalidInputError
@@ -98,31 +99,4 @@ async def run(ctx: AsyncJobContext) -> dict[str, Any]:
         "option_title": option.title,
         "analysis": analysis,
         "offline": answer["offline"],
-    }
-
-
-def offline_analysis(prompt: str) -> dict[str, Any]:
-    material = common.material_of(prompt)
-    option = material.get("option", {})
-    decision = material.get("decision", {})
-    text = f"{option.get('title', '')} {option.get('description', '')}"
-    fit = common.overlap(f"{decision.get('title', '')} {decision.get('context', '')}", text)
-    competitors = material.get("competitors", [])
-    score = max(0, min(10, round(3 + fit * 10)))
-    lean = common.stance(text)
-    pros = [f"Matches the decision's terms ({int(fit * 100)}% overlap)"] if fit else []
-    if lean == "supports":
-        pros.append("Its description points to growth or ease of use")
-    cons = [f"{len(competitors)} competitor(s) already profiled in this space"] if competitors \
-        else ["No competitor data gathered yet"]
-    if lean == "opposes":
-        cons.append("Its description mentions risks or costs")
-    return {
-        "summary": f"{option.get('title', 'This option')}: "
-        f"{' '.join(common.sentences(option.get('description', ''), 1)) or 'no description'}",
-        "pros": pros or ["No clear advantage in the material"],
-        "cons": cons,
-        "risks": [f"Alternatives: {', '.join(material.get('other_options', [])) or 'none'}"],
-        "score": score,
-        "recommendation": "pursue" if score >= 7 else "consider" if score >= 4 else "avoid",
     }

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from jobs.errors import AdmissionRefused, InvalidTransition, JobAlreadyQueued
+from jobs.errors import AdmissionRefused, InvalidTransition, JobAlreadyQueued, JobRefused
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -31,6 +31,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=status.HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": str(exc.retry_after)},
         )
+    if isinstance(exc, JobRefused):
+        # The platform's refusals at creation (bad input or scope, no organization):
+        # field errors, as DRF answers a ValidationError.
+        return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, JobAlreadyQueued):
         return Response(
             {"detail": str(exc), "code": "already_queued"}, status=status.HTTP_409_CONFLICT

@@ -27,6 +27,7 @@ from jobs.api.serializers import (
     JobSerializer,
     JobTypeSerializer,
 )
+from jobs.errors import InvalidJobInput
 from jobs.models import Job, JobStatus
 
 
@@ -92,42 +93,25 @@ class JobListCreateView(generics.ListAPIView):
         serializer = JobCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        organization = self._organization(request, data.get("organization_id"))
+        organization = selectors.organization_for_create(request.user, data.get("organization_id"))
         try:
-            job_input = lifecycle.job_validate_input(job_type=data["type"], input=data["input"])
-        except ValidationError as exc:
-            raise ValidationError({"input": exc.detail}) from exc
-        registry.get(data["type"]).validate_scope(
-            organization=organization, decision_id=data.get("decision_id")
-        )
-        job = lifecycle.job_create(
-            job_type=data["type"],
-            input=job_input,
-            organization=organization,
-            user=request.user,
-            decision_id=data.get("decision_id"),
-            source="api",
-        )
+            # job_create checks the input and the scope (JobType.prepare).
+            job = lifecycle.job_create(
+                job_type=data["type"],
+                input=data["input"],
+                organization=organization,
+                user=request.user,
+                decision_id=data.get("decision_id"),
+                source="api",
+            )
+        except InvalidJobInput as exc:
+            raise exc.nested("input") from exc
         body = {"id": job.id, "status": job.status, "poll_url": f"/api/jobs/{job.id}"}
         return Response(
             JobCreatedSerializer(body).data,
             status=status.HTTP_201_CREATED,
             headers={"Location": f"/api/jobs/{job.id}"},
         )
-
-    @staticmethod
-    def _organization(request: Request, organization_id: Any) -> Any:
-        if organization_id is not None:
-            org = selectors.organizations_for_user(request.user).filter(id=organization_id).first()
-            if org is None:
-                raise ValidationError({"organization_id": ["You are not a member of it."]})
-            return org
-        org = selectors.default_organization(request.user)
-        if org is None:
-            raise ValidationError(
-                {"organization_id": ["You belong to no organization; ask an admin to add you."]}
-            )
-        return org
 
 
 class JobDetailView(APIView):

@@ -10,9 +10,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from competitors.models import Decision, Option
-from tests.browser import chromium, logged_in_page
 from tests.fakes.server import FakeServer, Recorded, Scripted
-from tests.realtime.support import shared_server, stop_shared_server
 
 ACME_HTML = """<!doctype html><html><head><meta charset="utf-8">
 <title>Acme Corp — analytics for everyone</title>
@@ -145,23 +143,3 @@ def llm_reply(answers: dict[str, dict[str, Any]]) -> Any:
         raise AssertionError(f"unexpected prompt: {system[:80]}")
 
     return answer
-
-
-# --- a real browser against a real ASGI server ------------------------------------------
-
-
-
-@pytest.fixture(scope="session")
-def asgi_server(django_db_setup: None) -> Iterator[Any]:
-    yield shared_server()
-    stop_shared_server()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from chromium()
-
-
-@pytest.fixture
-def page(browser: Any, asgi_server: Any, user: Any) -> Iterator[Any]:
-    yield from logged_in_page(browser, asgi_server.url, user)

@@ -11,6 +11,7 @@ import pytest
 from competitors import services
 from competitors.models import CompetitorProfile, Decision
 from jobs import lifecycle
+from jobs.errors import InvalidJobScope
 from jobs.models import Job, JobEvent, JobStep, Organization
 from tests.competitors.conftest import llm_prompt, llm_reply
 from tests.conftest import drain
@@ -154,27 +155,44 @@ def test_invalid_input_is_refused_with_400_and_no_job(api, decision, input, fiel
     assert not Job.objects.exists()
 
 
-def test_without_a_decision_of_its_organization_the_job_fails_at_once(
+def test_without_a_decision_of_its_organization_the_job_is_refused_from_any_entrance(
     api, decision, site, clean_queue
 ):
-    # The API refuses these at creation (tests/competitors/test_api.py); a job made
-    # another way (a script, the shell) is still refused by its worker.
+    # The API refuses these at creation (tests/competitors/test_api.py); so does a job
+    # made another way (a script, the shell): job_create checks the scope itself.
     stranger = Decision.objects.create(
         organization=Organization.objects.create(name="Other", slug="other"), title="Theirs")
     input = {"company_name": "Acme Corp", "company_url": f"{site.url}/"}
-    missing = lifecycle.job_create(job_type="competitor_analysis", input=input,
-                                   organization=decision.organization)
-    theirs = lifecycle.job_create(job_type="competitor_analysis", input=input,
-                                  organization=decision.organization, decision_id=stranger.id)
+
+    with pytest.raises(InvalidJobScope) as missing:
+        lifecycle.job_create(job_type="competitor_analysis", input=input,
+                             organization=decision.organization)
+    with pytest.raises(InvalidJobScope) as theirs:
+        lifecycle.job_create(job_type="competitor_analysis", input=input,
+                             organization=decision.organization, decision_id=stranger.id)
+
+    assert missing.value.errors == {"decision_id": ["competitor_analysis needs a decision_id."]}
+    assert theirs.value.errors == {
+        "decision_id": [f"Decision {stranger.id} not found in this organization."]}
+    assert not Job.objects.exists() and site.requests == []
+
+
+def test_a_decision_deleted_before_its_job_runs_fails_the_job_at_once(
+    api, decision, site, clean_queue
+):
+    gone = Decision.objects.create(organization=decision.organization, title="Soon gone")
+    job = lifecycle.job_create(
+        job_type="competitor_analysis", organization=decision.organization, decision_id=gone.id,
+        input={"company_name": "Acme Corp", "company_url": f"{site.url}/"})
+    gone_id = gone.id
+    gone.delete()
 
     drain()
 
-    missing.refresh_from_db()
-    theirs.refresh_from_db()
-    assert (missing.status, missing.attempts, missing.error_kind) == ("failed", 1, "invalid_input")
-    assert missing.error == "competitor_analysis needs a decision: send decision_id with the job"
-    assert theirs.error == f"Decision {stranger.id} not found in this organization"
-    assert site.requests == []  # nothing was scraped for them
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.error_kind) == ("failed", 1, "invalid_input")
+    assert job.error == f"Decision {gone_id} not found in this organization"
+    assert site.requests == []  # nothing was scraped for it
 
 
 def test_a_retry_resumes_after_the_last_finished_step(

@@ -195,22 +195,42 @@ def test_option_analysis_through_the_wire_level_openai_fake(
     assert job.output["analysis"] == option.ai_analysis and job.output["offline"] is False
 
 
-def test_option_analysis_of_another_decisions_option_fails_at_once(
+def test_option_analysis_of_another_decisions_option_is_refused_at_create(
     api, decision, org, clean_queue
 ):
+    """Seed 001: the option must be one of the job's decision's. It was accepted (201)
+    and failed in the worker; now it is a 400 on the input's option_id and nothing is
+    queued."""
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
     from competitors.models import Decision
 
     other = Decision.objects.create(organization=org, title="Other")
     foreign = Option.objects.create(decision=other, title="Foreign")
-    job = start(api, decision, "option_analysis", option_id=str(foreign.id))
+    own = Option.objects.create(decision=decision, title="Own")
+
+    response = api.post("/api/jobs", {"type": "option_analysis", "decision_id": str(decision.id),
+                                      "input": {"option_id": str(foreign.id)}}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"input": {"option_id": [
+        f"Option {foreign.id} is not an option of this decision."]}}
+    assert not Job.objects.exists() and not ProcrastinateJob.objects.exists()
+    # Its own decision's option is accepted.
+    assert start(api, decision, "option_analysis", option_id=str(own.id)).status == "pending"
+
+
+def test_an_option_deleted_after_create_fails_the_job_at_once(api, decision, clean_queue):
+    option = Option.objects.create(decision=decision, title="Soon gone")
+    option_id = option.id
+    job = start(api, decision, "option_analysis", option_id=str(option_id))
+    option.delete()
 
     drain()
 
     job.refresh_from_db()
     assert (job.status, job.attempts, job.error_kind) == ("failed", 1, "invalid_input")
-    assert job.error == f"Option {foreign.id} is not an option of this decision"
-    foreign.refresh_from_db()
-    assert foreign.ai_analysis is None
+    assert job.error == f"Option {option_id} is not an option of this decision"
 
 
 def test_a_job_past_its_maximum_duration_is_stopped_and_fails_clearly(

@@ -1,5 +1,6 @@
 """The product's pages in a real browser (Debian's Chromium through Playwright) against
-the real ASGI server, as a member and as staff, with data on every page."""
+the real ASGI server, as a member and as staff, with data on every page. The member's
+page (`page`), the server and the browser are tests/conftest.py's."""
 
 from __future__ import annotations
 
@@ -15,26 +16,9 @@ from competitors.models import CompetitorProfile, Decision, EvidenceItem, Option
 from jobs import lifecycle
 from jobs.models import Job
 from reports.models import Block, ContextItem, Document
-from tests.browser import chromium, logged_in_page
-from tests.realtime.support import shared_server, stop_shared_server
+from tests.browser import logged_in_page
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "output" / "screenshots"
-
-
-@pytest.fixture(scope="session")
-def asgi_server(django_db_setup: None) -> Iterator[Any]:
-    yield shared_server()
-    stop_shared_server()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from chromium()
-
-
-@pytest.fixture
-def page(browser: Any, asgi_server: Any, user: Any) -> Iterator[Any]:
-    yield from logged_in_page(browser, asgi_server.url, user)
 
 
 @pytest.fixture

@@ -24,9 +24,9 @@ pytestmark = pytest.mark.django_db
 def finished_runs(org, job_type: str, seconds: list[float]) -> None:
     now = timezone.now()
     for s in seconds:
-        job = lifecycle.job_create(job_type=job_type, input={}, organization=org)
-        Job.objects.filter(id=job.id).update(
-            status="completed", started_at=now - dt.timedelta(seconds=s), completed_at=now)
+        # Finished rows only (what the hint measures): no queue entry, no input to check.
+        Job.objects.create(type=job_type, input={}, organization=org, status="completed",
+                           started_at=now - dt.timedelta(seconds=s), completed_at=now)
 
 
 def test_anonymous_visitors_are_sent_to_the_products_sign_in_page():
@@ -43,7 +43,7 @@ def test_the_home_page_lists_the_members_jobs_decisions_and_reports(client, org,
     first = lifecycle.job_create(job_type="brief_generation", input={}, organization=org,
                                  user=user, decision_id=decision.id)
     second = lifecycle.job_create(job_type="brief_generation", input={}, organization=org,
-                                  user=user)
+                                  user=user, decision_id=decision.id)
     failed = lifecycle.job_create(job_type="diagnostic", input={}, organization=org, user=user)
     Job.objects.filter(id=failed.id).update(status="failed", error="The provider timed out.")
 
@@ -100,13 +100,41 @@ def test_too_few_runs_measure_nothing(org):
 
 def test_the_jobs_page_says_a_queued_job_waits_for_a_worker(client, org, user):
     client.force_login(user)
-    job = lifecycle.job_create(job_type="brief_generation", input={}, organization=org, user=user)
+    decision = Decision.objects.create(organization=org, created_by=user, title="T")
+    job = lifecycle.job_create(job_type="brief_generation", input={}, organization=org, user=user,
+                               decision_id=decision.id)
 
     html = client.get("/jobs/").content.decode()
 
     assert "Waiting for a worker to start it (1st in line)" in html
     assert 'data-queue-place="1"' in html and f'id="job-{job.id}"' in html
     assert ">Queued<" in html and ">pending<" not in html
+
+
+def test_the_jobs_page_links_each_job_where_its_type_says(client, org, user):
+    """The links come from the registry (JobType.link, set by each app), not from a
+    decision URL the platform knows."""
+    from reports import services as report_services
+
+    client.force_login(user)
+    decision = Decision.objects.create(organization=org, created_by=user, title="T")
+    document = Document.objects.create(organization=org, title="Q3 review")
+    brief = lifecycle.job_create(job_type="brief_generation", input={}, organization=org,
+                                 user=user, decision_id=decision.id)
+    report = report_services.analysis_job_create(document=document, block=None, type="ANALYZE",
+                                                 prompt="Gaps?", user=user).job
+    diagnostic = lifecycle.job_create(job_type="diagnostic", input={}, organization=org,
+                                      user=user)
+
+    html = client.get("/jobs/").content.decode()
+
+    def row(job: Job) -> str:
+        start = html.index(f'id="job-{job.id}"')
+        return html[start:html.index("</tr>", start)]
+
+    assert f'<a href="/decisions/{decision.id}">open decision</a>' in row(brief)
+    assert f'<a href="/report-builder/{document.id}">open report</a>' in row(report)
+    assert "<a href" not in row(diagnostic)
 
 
 def test_error_pages_carry_the_shell(client, user):

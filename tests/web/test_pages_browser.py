@@ -84,7 +84,8 @@ def test_staff_pages_fit_and_the_ops_table_fits_its_card(staff_page, world, scre
     for status in ("completed", "failed"):  # activity for the ops tables
         job = lifecycle.job_create(job_type="competitor_analysis",
                                    input={"company_name": "A", "company_url": "https://a.example"},
-                                   organization=world["decision"].organization)
+                                   organization=world["decision"].organization,
+                                   decision_id=world["decision"].id)
         Job.objects.filter(id=job.id).update(status=status)
     problems = visit(staff_page, "/ops/", "ops", screenshots)
     assert problems == []

@@ -7,9 +7,8 @@ import uuid
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.exceptions import ValidationError
 
-from jobs.errors import JobAlreadyQueued
+from jobs.errors import JobAlreadyQueued, JobRefused
 from jobs.models import JobStatus, Organization
 from jobs.progress import follow_job
 from themes.services import theme_scan_start
@@ -40,8 +39,8 @@ class Command(BaseCommand):
             )
         except JobAlreadyQueued as exc:
             raise CommandError(str(exc)) from exc
-        except ValidationError as exc:
-            raise CommandError(f"Invalid options: {exc.detail}") from exc
+        except JobRefused as exc:
+            raise CommandError(f"Invalid options: {exc.errors}") from exc
         self.stdout.write(f"Theme scan {job.id} queued for {organization.slug}.")
         if options["no_follow"]:
             return

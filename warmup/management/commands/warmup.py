@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.exceptions import ValidationError
 
+from jobs.errors import JobRefused
 from jobs.progress import follow_job
 from warmup import names, services
 from warmup.models import Comparison
@@ -40,8 +40,8 @@ class Command(BaseCommand):
                 job = services.warmup_start(job_type=job_type, input=body, source="admin")
         except services.WarmupBusy as busy:
             raise CommandError(str(busy)) from busy
-        except ValidationError as exc:
-            raise CommandError(json.dumps(exc.detail)) from exc
+        except JobRefused as exc:
+            raise CommandError(json.dumps(exc.errors)) from exc
         self.stdout.write(f"{job.type} {job.id} queued.")
         if options["no_wait"]:
             return

@@ -1,4 +1,5 @@
-"""The report builder's job types: GENERATE, REFINE and ANALYZE a block with Claude.
+"""The handler of the report builder's job types: GENERATE, REFINE and ANALYZE a
+block with Claude (registered in reports/jobtypes.py).
 
 One async handler serves the three types (`report_generate`,
 `report_refine`, `report_analyze`). It loads the document and block by id,
@@ -22,9 +23,9 @@ from jobs import aio
 from jobs.ai import llm
 from jobs.aruntime import AsyncJobContext
 from jobs.errors import ParseError, PermanentJobError
-from jobs.registry import JobType, register
 from reports import services
 from reports.models import AnalysisJob, Block, ContextItem, Document
+from reports.offline import offline_text
 
 SYSTEM = (
     "You write sections of a product report. Use only the context given; "
@@ -84,14 +85,6 @@ def build_prompt(*, type: str, instruction: str, block: Block | None,
     else:
         lines.append(f"\nWrite the section for this prompt: {instruction}")
     return "\n".join(lines)
-
-
-def offline_text(prompt: str) -> str:
-    """The offline provider's answer: the prompt's instruction and context, condensed."""
-    instruction = prompt.rsplit("\n", 1)[-1]
-    bullets = [line[2:] for line in prompt.splitlines() if line.startswith("- ")][:3]
-    body = " ".join(bullets) if bullets else "No context is attached to this document."
-    return f"{instruction} Based on the document's context: {body}"
 
 
 def _load(data: dict[str, Any]) -> tuple[Document, Block | None]:
@@ -164,25 +157,3 @@ async def run_analysis(ctx: AsyncJobContext) -> dict[str, Any]:
     )
     result["blockId"] = block_id
     return result
-
-
-def _block_lock(input: Any, scope: str) -> str:
-    # One job at a time writes a given block; document-wide ANALYZE jobs queue per document.
-    return f"reports:block:{input.get('block_id') or scope}"
-
-
-for _type, _name in services.JOB_TYPES.items():
-    register(
-        JobType(
-            name=_name,
-            handler=run_analysis,
-            title=f"Report {_type.lower()}",
-            description=f"{_type} a report block with Claude (report builder).",
-            input_serializer=AnalysisInput,
-            public=False,  # created through POST /api/report-builder/jobs only
-            poll_interval_ms=settings.REPORTS_POLL_INTERVAL_MS,
-            max_duration_seconds=settings.REPORTS_MAX_DURATION_SECONDS,
-            typical_duration="2-30 seconds",
-            lock=_block_lock,
-        )
-    )

@@ -1,4 +1,5 @@
-"""The async-jobs seed's five job types, registered with the job platform.
+"""The async-jobs seed's five job types, registered with the job platform
+(imported by CompetitorsConfig.ready(); the handlers live in handlers/).
 
 Started with `POST /api/jobs {type, decision_id, input}`. Poll interval and
 maximum duration come from settings (COMPETITORS_JOB_TYPES, the seed's table)
@@ -7,11 +8,12 @@ when asked, so they can be tuned per deployment (and per test).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from rest_framework.exceptions import ValidationError
+from django.urls import reverse
 
 from competitors.handlers import (
     brief_generation,
@@ -20,7 +22,8 @@ from competitors.handlers import (
     market_research,
     option_analysis,
 )
-from competitors.models import Decision
+from competitors.models import Decision, Option
+from jobs.errors import InvalidJobScope
 from jobs.registry import JobType, register
 
 
@@ -28,11 +31,13 @@ from jobs.registry import JobType, register
 class DecisionJobType(JobType):
     """A job type whose poll interval and maximum duration are read from settings."""
 
-    def validate_scope(self, *, organization: Any, decision_id: Any) -> None:
+    def validate_scope(
+        self, *, organization: Any, decision_id: Any, input: Mapping[str, Any]
+    ) -> None:
         if decision_id is None:
-            raise ValidationError({"decision_id": [f"{self.name} needs a decision_id."]})
+            raise InvalidJobScope({"decision_id": [f"{self.name} needs a decision_id."]})
         if not Decision.objects.filter(id=decision_id, organization=organization).exists():
-            raise ValidationError(
+            raise InvalidJobScope(
                 {"decision_id": [f"Decision {decision_id} not found in this organization."]}
             )
 
@@ -45,17 +50,42 @@ class DecisionJobType(JobType):
         return int(settings.COMPETITORS_JOB_TYPES[self.name]["max_duration_seconds"])
 
 
+@dataclass(frozen=True)
+class OptionAnalysisJobType(DecisionJobType):
+    """option_analysis: the option must be one of the job's decision's (seed 001), so
+    another decision's option is a 400 at creation, not a job failing in the worker."""
+
+    def validate_scope(
+        self, *, organization: Any, decision_id: Any, input: Mapping[str, Any]
+    ) -> None:
+        super().validate_scope(organization=organization, decision_id=decision_id, input=input)
+        option_id = str(input["option_id"])  # required by OptionAnalysisInput
+        if not Option.objects.filter(id=option_id, decision_id=decision_id).exists():
+            raise InvalidJobScope(
+                {"input": {"option_id": [f"Option {option_id} is not an option of this decision."]}}
+            )
+
+
+def decision_link(job: Any) -> str | None:
+    """A decision job is followed on its decision's page."""
+    if job.decision_id is None:
+        return None
+    return reverse("decision-page", args=[job.decision_id])
+
+
 def _typical(name: str) -> str:
     return str(settings.COMPETITORS_JOB_TYPES[name]["typical_duration"])
 
 
 def _register(name: str, handler: Any, title: str, description: str, input_serializer: Any,
-              *, modal_title: str, icon: str, **options: Any) -> DecisionJobType:
+              *, modal_title: str, icon: str, kind: type[DecisionJobType] = DecisionJobType,
+              **options: Any) -> DecisionJobType:
     """A decision job type: three retries, its typical duration from the seed's table."""
-    return register(DecisionJobType(
+    return register(kind(
         name=name, handler=handler, title=title, description=description,
         input_serializer=input_serializer, max_retries=3, typical_duration=_typical(name),
-        extra={"modal_title": modal_title, "icon": icon}, **options,
+        extra={"modal_title": modal_title, "icon": icon}, link=decision_link,
+        link_label="open decision", **options,
     ))
 
 
@@ -82,7 +112,7 @@ OPTION_ANALYSIS = _register(
     "option_analysis", option_analysis.run, "Option analysis",
     "Assess one option of a decision: pros, cons, risks and a score.",
     option_analysis.OptionAnalysisInput,
-    modal_title="Analyzing Option", icon="scale",
+    modal_title="Analyzing Option", icon="scale", kind=OptionAnalysisJobType,
     # Two analyses of one option would race to write it: one at a time.
     lock=lambda input, scope: f"competitors:option:{input.get('option_id')}",
 )
