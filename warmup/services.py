@@ -180,7 +180,7 @@ def warmup_start(
 ) -> Job:
     """Queue a warmup job unless one of its type (and scope) is queued or running.
 
-    Raises WarmupBusy then, and DRF's ValidationError on bad input. The check
+    Raises WarmupBusy then, and InvalidJobInput (a JobRefused) on bad input. The check
     and the creation run under a transaction-level advisory lock, so two
     triggers at the same instant cannot both pass the check. Warmups belong
     to no organization and skip the per-organization limits.
