@@ -16,7 +16,7 @@ def active_sleepers() -> int:
     with connections["default"].cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND state = 'active' AND query LIKE 'SELECT pg_sleep(0.15) /* warmup-batch */%%'")
+            "AND state = 'active' AND query LIKE 'SELECT pg_sleep(0.02) /* warmup-batch */%%'")
         return int(cursor.fetchone()[0])
 
 
@@ -26,22 +26,31 @@ def live(pids: set[int]) -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def sleep_in_postgres(_item: int) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_sleep(0.15) /* warmup-batch */")
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("concurrency", [5, 3])
 def test_never_more_than_concurrency_items_at_once_as_postgres_sees_it(concurrency):
     samples: list[int] = []
     done = threading.Event()
+    reached = threading.Event()
 
     def watch() -> None:
         while not done.is_set():
             samples.append(active_sleepers())
+            if samples[-1] >= concurrency:
+                reached.set()
             time.sleep(0.01)
         connections["default"].close()
+
+    def sleep_in_postgres(_item: int) -> None:
+        # Each item stays in Postgres until the watcher has seen `concurrency` of
+        # them at once (or 10 s pass): on a loaded machine the threads' starts
+        # spread out, and items of a fixed length did not always overlap.
+        deadline = time.monotonic() + 10
+        with connection.cursor() as cursor:
+            while True:
+                cursor.execute("SELECT pg_sleep(0.02) /* warmup-batch */")
+                if reached.is_set() or time.monotonic() > deadline:
+                    return
 
     watcher = threading.Thread(target=watch)
     watcher.start()
