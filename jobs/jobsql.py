@@ -20,14 +20,14 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections, transaction
 from procrastinate.contrib.django import app as procrastinate_app
 from psycopg import Cursor as PsycopgCursor
 
@@ -39,6 +39,7 @@ NOTIFY_CHANNEL = "plinth_jobs"
 RUN_TASK_NAME = "jobs.run"
 
 JobId = UUID | str
+T = TypeVar("T")
 
 _JSON_COLUMNS = {"input", "output"}
 
@@ -108,23 +109,45 @@ def record_event(
 # --- The transition statement ---------------------------------------------------
 
 
-def _assignments(
-    sets: Mapping[str, Any], raw_sets: Iterable[str]
-) -> tuple[list[str], list[Any]]:
-    assignments = []
+def _set_params(sets: Mapping[str, Any]) -> list[Any]:
     params: list[Any] = []
     for column, value in sets.items():
         if isinstance(value, enum.Enum):
             value = value.value  # psycopg would send an Enum's name
         if column in _JSON_COLUMNS:
-            assignments.append(f"{column} = %s::jsonb")
-            params.append(None if value is None else dumps(value))
-        else:
-            assignments.append(f"{column} = %s")
-            params.append(value)
-    assignments.extend(raw_sets)
-    assignments.append("updated_at = now()")
-    return assignments, params
+            value = None if value is None else dumps(value)
+        params.append(value)
+    return params
+
+
+@functools.lru_cache(maxsize=256)
+def _transition_sql(
+    columns: tuple[str, ...], raw_sets: tuple[str, ...], by_attempt: bool, by_token: bool,
+    async_commit: bool,
+) -> str:
+    """The statement of a transition of this shape (built once: a worker runs the
+    same few shapes thousands of times)."""
+    assignments = [
+        f"{column} = %s::jsonb" if column in _JSON_COLUMNS else f"{column} = %s"
+        for column in columns
+    ]
+    assignments += [*raw_sets, "updated_at = now()"]
+    where = (" AND attempts = %s::integer" if by_attempt else "") + (
+        " AND procrastinate_job_id = %s::bigint" if by_token else ""
+    )
+    # Explicit casts keep the statement valid with server-side parameters too
+    # (DATABASES OPTIONS server_side_binding / prepare_threshold).
+    return (
+        "WITH old AS (SELECT id, status FROM jobs_job WHERE id = %s::uuid"
+        f" AND status = ANY(%s::text[]){where} FOR UPDATE), "
+        f"upd AS (UPDATE jobs_job j SET {', '.join(assignments)} FROM old WHERE j.id = old.id "
+        f"RETURNING {_returning()}, old.status AS old_status), "
+        + _EVENT_CTE.format(source="upd")
+        + " SELECT upd.*, ev.id, "
+        + _NOTIFY.format(source="upd")
+        + (", set_config('synchronous_commit', 'off', true)" if async_commit else "")
+        + " FROM upd, ev"
+    )
 
 
 def transition(
@@ -157,35 +180,21 @@ def transition(
     one to a server crash leaves a state the platform already recovers from
     (the queue row is still `doing`: the job is rescued and re-run).
     """
-    assignments, set_params = _assignments(sets, raw_sets)
-    where_attempt = ""
     where_params: list[Any] = [str(job_id), [str(s) for s in from_statuses]]
     if attempt is not None:
-        where_attempt = " AND attempts = %s::integer"
         where_params.append(attempt)
     if token is not None:
-        where_attempt += " AND procrastinate_job_id = %s::bigint"
         where_params.append(token)
     # The wrapper itself, not the `connection` proxy (each attribute of which
     # is a thread-local lookup).
     conn = connections[DEFAULT_DB_ALIAS]
-    async_commit = flush_later and not conn.in_atomic_block
-    # Explicit casts keep the statement valid with server-side parameters too
-    # (DATABASES OPTIONS server_side_binding / prepare_threshold).
-    sql = (
-        "WITH old AS (SELECT id, status FROM jobs_job WHERE id = %s::uuid"
-        f" AND status = ANY(%s::text[]){where_attempt} FOR UPDATE), "
-        f"upd AS (UPDATE jobs_job j SET {', '.join(assignments)} FROM old WHERE j.id = old.id "
-        f"RETURNING {_returning()}, old.status AS old_status), "
-        + _EVENT_CTE.format(source="upd")
-        + " SELECT upd.*, ev.id, "
-        + _NOTIFY.format(source="upd")
-        + (", set_config('synchronous_commit', 'off', true)" if async_commit else "")
-        + " FROM upd, ev"
+    sql = _transition_sql(
+        tuple(sets), tuple(raw_sets), attempt is not None, token is not None,
+        flush_later and not conn.in_atomic_block,
     )
     params = [
         *where_params,
-        *set_params,
+        *_set_params(sets),
         *_event_params(kind, message, data, actor),
         NOTIFY_CHANNEL,
         str(kind),
@@ -271,6 +280,29 @@ def skip_recent_health_check(max_idle: float = 5.0) -> bool:
         conn.health_check_done = True  # type: ignore[attr-defined]  # Django's private flag
         return True
     return False
+
+
+def on_live_connection(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`fn(*args, **kwargs)` (one statement of the worker's) without a health-check
+    round trip on a connection that answered within the last seconds.
+
+    If that connection turns out dead (a database restart while the worker was
+    busy), it is replaced and `fn` sent once more: a statement on a dead
+    connection never reached the server, and one whose reply was lost finds
+    the job already moved on (the transitions are conditional). Inside a
+    transaction nothing is resent.
+    """
+    if not skip_recent_health_check():
+        return fn(*args, **kwargs)
+    try:
+        return fn(*args, **kwargs)
+    except (OperationalError, InterfaceError):
+        conn = connections[DEFAULT_DB_ALIAS]
+        if conn.in_atomic_block:
+            raise
+        logger.warning("the worker's database connection was dead; reconnecting")
+        conn.close()
+        return fn(*args, **kwargs)
 
 
 @functools.cache

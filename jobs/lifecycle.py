@@ -23,7 +23,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from jobs import jobsql, limits, registry, tracing
@@ -47,25 +47,9 @@ def _job(result: Transition | None) -> Job | None:
 
 
 def worker_job_start(job_id: JobId, token: int | None = None) -> Job | None:
-    """`job_start` for the worker, without a health-check round trip per job.
-
-    The health check is skipped for a connection that answered within the
-    last seconds (see `jobsql.skip_recent_health_check`); if that connection
-    turns out dead (a database restart while the worker was busy), it is
-    replaced and the start sent once more: a statement on a dead connection
-    never reached the server.
-    """
-    if not jobsql.skip_recent_health_check():
-        return job_start(job_id, token)
-    try:
-        return job_start(job_id, token)
-    except (OperationalError, InterfaceError):
-        conn = connections[DEFAULT_DB_ALIAS]
-        if conn.in_atomic_block:
-            raise
-        logger.warning("job %s: its worker's connection was dead; reconnecting", job_id)
-        conn.close()
-        return job_start(job_id, token)
+    """`job_start` for the worker, without a health-check round trip per job
+    (see `jobsql.on_live_connection`)."""
+    return jobsql.on_live_connection(job_start, job_id, token)
 
 
 # --- Creation ------------------------------------------------------------------

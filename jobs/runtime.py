@@ -308,8 +308,11 @@ def finish(ctx: JobContext, output: Mapping[str, Any] | None) -> Mapping[str, An
     job = ctx.job
     try:
         if not ctx.completion_writes:
-            done = lifecycle.job_complete(
-                job.id, attempt=ctx.attempt, token=ctx.token, output=output
+            # No health-check round trip: on a sync handler's thread, Procrastinate's
+            # clean-up asks for one before every job.
+            done = jobsql.on_live_connection(
+                lifecycle.job_complete, job.id, attempt=ctx.attempt, token=ctx.token,
+                output=output,
             )
         else:
             done = _complete_with_writes(ctx, output)
