@@ -36,7 +36,7 @@ from procrastinate import exceptions as pexc
 from procrastinate.contrib.django.db_cleanup import close_db_connections
 
 from jobs import aio, lifecycle, registry, runtime
-from jobs.errors import JobAbort
+from jobs.errors import JobAbort, UnknownJobType
 from jobs.models import Job
 
 logger = logging.getLogger(__name__)
@@ -137,8 +137,10 @@ async def run(job_id: str, pctx: ProcrastinateContext | None) -> Mapping[str, An
     job = await aio.db(runtime.start_attempt, job_id, pctx)
     if job is None:
         return None
-    job_type = await aio.db(runtime.job_type_of, job)
-    if job_type is None:
+    try:
+        job_type = registry.get(job.type)
+    except UnknownJobType:  # only this case writes (fails the job): a hop to the pool
+        await aio.db(runtime.job_type_of, job)
         return None
     handler = job_type.handler_for(job.input or {})
     if not inspect.iscoroutinefunction(handler):

@@ -64,11 +64,25 @@ def _llm_probe_sync(ctx: JobContext) -> dict[str, Any]:
     return _probe_output(texts) if texts else {}
 
 
+def _finish(
+    ctx: JobContext | AsyncJobContext, steps: int, probe: dict[str, Any]
+) -> dict[str, Any]:
+    """The tail both handlers share: the effect (written with `completed`), the
+    failure asked for, the output."""
+    if ctx.input.get("effect"):
+        ctx.on_complete(lambda: DiagnosticEffect.objects.create(job_id=ctx.job_id,
+                                                                attempt=ctx.attempt))
+    fail = ctx.input.get("fail", "none")
+    if fail == "permanent":
+        raise PermanentJobError("Diagnostic failure (permanent), as asked")
+    if fail == "retryable" and ctx.attempt <= int(ctx.input.get("fail_times", 1)):
+        raise RetryableJobError(f"Diagnostic failure on attempt {ctx.attempt}, as asked")
+    return {"steps": steps, "attempt": ctx.attempt, **probe}
+
+
 def run_diagnostic(ctx: JobContext) -> dict[str, Any]:
     steps = int(ctx.input.get("steps", 3))
     step_seconds = float(ctx.input.get("step_seconds", 0))
-    fail = ctx.input.get("fail", "none")
-    fail_times = int(ctx.input.get("fail_times", 1))
 
     def sleep_step(index: int) -> dict[str, Any]:
         deadline = time.monotonic() + step_seconds
@@ -81,16 +95,7 @@ def run_diagnostic(ctx: JobContext) -> dict[str, Any]:
         ctx.step(f"step-{index}", functools.partial(sleep_step, index))
         ctx.progress(round(index * 100 / steps * 0.99), f"Step {index} of {steps}")
 
-    probe = _llm_probe_sync(ctx)
-
-    if ctx.input.get("effect"):
-        ctx.on_complete(lambda: DiagnosticEffect.objects.create(job_id=ctx.job_id,
-                                                                attempt=ctx.attempt))
-    if fail == "permanent":
-        raise PermanentJobError("Diagnostic failure (permanent), as asked")
-    if fail == "retryable" and ctx.attempt <= fail_times:
-        raise RetryableJobError(f"Diagnostic failure on attempt {ctx.attempt}, as asked")
-    return {"steps": steps, "attempt": ctx.attempt, **probe}
+    return _finish(ctx, steps, _llm_probe_sync(ctx))
 
 
 async def run_diagnostic_async(ctx: AsyncJobContext) -> dict[str, Any]:
@@ -99,8 +104,6 @@ async def run_diagnostic_async(ctx: AsyncJobContext) -> dict[str, Any]:
 
     steps = int(ctx.input.get("steps", 3))
     step_seconds = float(ctx.input.get("step_seconds", 0))
-    fail = ctx.input.get("fail", "none")
-    fail_times = int(ctx.input.get("fail_times", 1))
 
     async def sleep_step(index: int) -> dict[str, Any]:
         await asyncio.sleep(step_seconds)  # the runtime cancels it on abort
@@ -118,16 +121,7 @@ async def run_diagnostic_async(ctx: AsyncJobContext) -> dict[str, Any]:
             on_text=ctx.partial_writer() if ctx.input.get("llm_stream") else None,
         )
         texts.append(result.text)
-    probe = _probe_output(texts) if texts else {}
-
-    if ctx.input.get("effect"):
-        ctx.on_complete(lambda: DiagnosticEffect.objects.create(job_id=ctx.job_id,
-                                                                attempt=ctx.attempt))
-    if fail == "permanent":
-        raise PermanentJobError("Diagnostic failure (permanent), as asked")
-    if fail == "retryable" and ctx.attempt <= fail_times:
-        raise RetryableJobError(f"Diagnostic failure on attempt {ctx.attempt}, as asked")
-    return {"steps": steps, "attempt": ctx.attempt, **probe}
+    return _finish(ctx, steps, _probe_output(texts) if texts else {})
 
 
 DIAGNOSTIC = register(

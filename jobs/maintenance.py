@@ -17,7 +17,7 @@ from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from psycopg import errors as psycopg_errors
 
-from jobs import lifecycle, registry
+from jobs import jobsql, lifecycle, registry
 from jobs.models import Job, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -214,7 +214,7 @@ def rescue_stalled_jobs(
 
 def _rescue_row(queue_id: int, task_name: str, job_id: str | None) -> int:
     """One stalled queue row (claimed by the caller); 1 if a job was rescued."""
-    if task_name != lifecycle.RUN_TASK_NAME or not job_id:
+    if task_name != jobsql.RUN_TASK_NAME or not job_id:
         # On this connection: the row is locked by this transaction.
         with connection.cursor() as cursor:
             cursor.execute(
@@ -231,7 +231,7 @@ def _rescue_row(queue_id: int, task_name: str, job_id: str | None) -> int:
         # Gone (pruned), or locked by someone else right now: a job that is
         # gone needs no row; a locked one is found again next time.
         if not Job.objects.filter(id=job_id).exists():
-            lifecycle.supersede_queue_row(queue_id)
+            jobsql.supersede_queue_row(queue_id)
         return 0
     if job["procrastinate_job_id"] != queue_id or job["status"] not in (
         JobStatus.PENDING,
@@ -336,7 +336,7 @@ def _prune_task_rows(*, batch: int, keep_hours: int = 24, pause_ratio: float = 0
                 "    AND NOT EXISTS (SELECT 1 FROM procrastinate_events e WHERE e.job_id = p.id"
                 "                    AND e.at > now() - make_interval(hours => %s))"
                 "  LIMIT %s)",
-                [lifecycle.RUN_TASK_NAME, keep_hours, batch],
+                [jobsql.RUN_TASK_NAME, keep_hours, batch],
             )
             deleted = cursor.rowcount
         deleted_total += deleted

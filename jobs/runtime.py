@@ -27,9 +27,9 @@ from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Job as ProcrastinateJob
 from procrastinate.retry import BaseRetryStrategy
 
-from jobs import lifecycle, registry, tracing
-from jobs.errors import JobAbort
-from jobs.models import ErrorKind, Job, JobStep
+from jobs import jobsql, lifecycle, registry, tracing
+from jobs.errors import JobAbort, UnknownJobType
+from jobs.models import ErrorKind, Job, JobStatus, JobStep
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -274,7 +274,7 @@ def job_type_of(job: Job) -> registry.JobType | None:
     """The job's type; an unknown one fails the job (None)."""
     try:
         return registry.get(job.type)
-    except Exception:
+    except UnknownJobType:
         lifecycle.job_fail(
             job.id,
             attempt=job.attempts,
@@ -308,8 +308,11 @@ def finish(ctx: JobContext, output: Mapping[str, Any] | None) -> Mapping[str, An
     job = ctx.job
     try:
         if not ctx.completion_writes:
-            done = lifecycle.job_complete(
-                job.id, attempt=ctx.attempt, token=ctx.token, output=output
+            # No health-check round trip: on a sync handler's thread, Procrastinate's
+            # clean-up asks for one before every job.
+            done = jobsql.on_live_connection(
+                lifecycle.job_complete, job.id, attempt=ctx.attempt, token=ctx.token,
+                output=output,
             )
         else:
             done = _complete_with_writes(ctx, output)
@@ -392,7 +395,7 @@ def _on_abort(ctx: JobContext) -> None:
             ctx.job_id,
             token=ctx.token,
             attempt=ctx.attempt,
-            from_statuses=[lifecycle.R],
+            from_statuses=[JobStatus.RUNNING],
             reason=(
                 f"Expired: ran longer than the {ctx.job_type.max_duration} s "
                 f"allowed for {ctx.job_type.name}"
@@ -455,7 +458,7 @@ def _on_error(ctx: JobContext, exc: Exception) -> None:
                 logger.exception("job failure hook %r failed", hook)
 
 
-@app.task(name=lifecycle.RUN_TASK_NAME, pass_context=True, retry=PlatformRetry())
+@app.task(name=jobsql.RUN_TASK_NAME, pass_context=True, retry=PlatformRetry())
 async def run_job(context: ProcrastinateContext, *, job_id: str) -> None:
     """The Procrastinate task behind every job type: an async handler runs on the
     worker's event loop, a sync one on its thread pool (see jobs.aruntime)."""
