@@ -63,7 +63,10 @@ def test_a_worker_whose_running_job_was_handed_on_finishes_it_and_goes_on(
     old = Job.objects.get(id=job.id)
 
     # As if its worker had frozen past the stalled threshold: handed to a new attempt.
-    assert lifecycle.job_rescue(job.id, token=old.procrastinate_job_id, reason="test")
+    # A rescue skips a job row its worker holds locked that instant (a progress
+    # write) and the next rescue finds it: try until one takes it, as the sweep would.
+    assert wait_for(lambda: lifecycle.job_rescue(
+        job.id, token=old.procrastinate_job_id, reason="test"), timeout=10, interval=0.01)
 
     wait_for(lambda: job_status(job.id) == "completed", timeout=60)
     wait_for(lambda: incidents("finish_refused") >= 1, timeout=20)
