@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs import lifecycle, registry, selectors
-from jobs.api.views import etag_for
+from jobs.api.poll import etag_for
 from jobs.errors import InvalidTransition, UnknownJobType
 from reports import services
 from reports.models import AnalysisJob, Block, ContextItem, Document, Revision
