@@ -24,12 +24,13 @@ from competitors.models import (
     Output,
 )
 from jobs import selectors as job_selectors
+from jobs.api.fastserializers import FastModelSerializer
 from jobs.api.serializers import JobSerializer
 
 # --- serializers ----------------------------------------------------------------------
 
 
-class OptionSerializer(serializers.ModelSerializer):
+class OptionSerializer(FastModelSerializer):
     decision_id = serializers.UUIDField(read_only=True)
 
     class Meta:
@@ -40,7 +41,7 @@ class OptionSerializer(serializers.ModelSerializer):
                             "created_at", "updated_at"]
 
 
-class CompetitorProfileSerializer(serializers.ModelSerializer):
+class CompetitorProfileSerializer(FastModelSerializer):
     decision_id = serializers.UUIDField(read_only=True)
 
     class Meta:
@@ -53,7 +54,7 @@ class CompetitorProfileSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EvidenceItemSerializer(serializers.ModelSerializer):
+class EvidenceItemSerializer(FastModelSerializer):
     decision_id = serializers.UUIDField(read_only=True)
     market_research_id = serializers.UUIDField(read_only=True, allow_null=True)
 
@@ -65,7 +66,7 @@ class EvidenceItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MarketResearchSerializer(serializers.ModelSerializer):
+class MarketResearchSerializer(FastModelSerializer):
     decision_id = serializers.UUIDField(read_only=True)
     evidence_items = EvidenceItemSerializer(many=True, read_only=True)
 
@@ -76,7 +77,7 @@ class MarketResearchSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OutputSerializer(serializers.ModelSerializer):
+class OutputSerializer(FastModelSerializer):
     decision_id = serializers.UUIDField(read_only=True)
 
     class Meta:
@@ -86,7 +87,7 @@ class OutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DecisionSerializer(serializers.ModelSerializer):
+class DecisionSerializer(FastModelSerializer):
     organization_id = serializers.UUIDField(
         required=False, allow_null=True,
         help_text="Which of your organizations; defaults to your first one.",
@@ -101,7 +102,7 @@ class DecisionSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
-class DecisionDetailSerializer(serializers.ModelSerializer):
+class DecisionDetailSerializer(FastModelSerializer):
     organization_id = serializers.UUIDField(read_only=True)
     options = OptionSerializer(many=True, read_only=True)
     competitor_profiles = CompetitorProfileSerializer(many=True, read_only=True)

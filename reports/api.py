@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs import lifecycle, registry, selectors
+from jobs.api.fastserializers import FastModelSerializer
 from jobs.api.poll import etag_for
 from jobs.errors import InvalidTransition, UnknownJobType
 from reports import services
@@ -39,13 +40,13 @@ def document_for(user: Any, document_id: Any) -> Document:
 # --- serializers -------------------------------------------------------------------
 
 
-class ContextItemSerializer(serializers.ModelSerializer):
+class ContextItemSerializer(FastModelSerializer):
     class Meta:
         model = ContextItem
         fields = ["id", "kind", "text"]
 
 
-class BlockSerializer(serializers.ModelSerializer):
+class BlockSerializer(FastModelSerializer):
     documentId = serializers.UUIDField(source="document_id", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 
@@ -55,7 +56,7 @@ class BlockSerializer(serializers.ModelSerializer):
         read_only_fields = ["id"]
 
 
-class DocumentSerializer(serializers.ModelSerializer):
+class DocumentSerializer(FastModelSerializer):
     useEvidence = serializers.BooleanField(source="use_evidence", required=False)
     useGoals = serializers.BooleanField(source="use_goals", required=False)
     useReviews = serializers.BooleanField(source="use_reviews", required=False)
@@ -71,7 +72,7 @@ class DocumentSerializer(serializers.ModelSerializer):
         read_only_fields = ["id"]
 
 
-class RevisionSerializer(serializers.ModelSerializer):
+class RevisionSerializer(FastModelSerializer):
     jobId = serializers.UUIDField(source="job_id", read_only=True)
     jobType = serializers.SerializerMethodField()
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
