@@ -10,6 +10,7 @@ engine to skip the round trip for connections used a moment ago
 
 from __future__ import annotations
 
+import select
 import time
 import weakref
 from typing import Any
@@ -40,7 +41,11 @@ class RecentUseCheck:
     callbacks): a connection returned to the pool less than `seconds` ago is
     handed out as it is; one idle longer gets psycopg's check (a round trip)
     first. psycopg's own `check_connection` on every getconn is one round trip
-    per request; a connection used a moment ago is as good as that check says.
+    per request; a connection used a moment ago is as good as that check says,
+    unless the server has since closed it (a restart, a terminated backend): an
+    idle connection has nothing to read, so a readable socket (the server's
+    goodbye, or EOF) sends it to the full check, which replaces it. That test
+    is one poll() call, no round trip.
     """
 
     def __init__(self, seconds: float) -> None:
@@ -55,7 +60,18 @@ class RecentUseCheck:
         from psycopg_pool import ConnectionPool
 
         returned = self._returned.get(conn)
-        if returned is not None and time.monotonic() - returned < self.seconds:
+        if (returned is not None and time.monotonic() - returned < self.seconds
+                and not _readable(conn)):
             return
         self.checked += 1
         ConnectionPool.check_connection(conn)
+
+
+def _readable(conn: Any) -> bool:
+    """Whether an idle connection's socket has something to read (or is gone)."""
+    try:
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(0))
+    except Exception:
+        return True  # cannot tell: check

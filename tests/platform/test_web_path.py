@@ -56,6 +56,22 @@ def test_an_idle_connection_is_checked_and_a_dead_one_replaced(transactional_db:
         assert check.checked >= 2
 
 
+def test_a_connection_the_server_closed_is_replaced_within_the_window(
+        transactional_db: None) -> None:
+    """Used a moment ago but terminated since (a restart): the socket is readable,
+    so the check runs, fails, and the pool hands out a new connection, not an error."""
+    check = RecentUseCheck(60.0)
+    with _pool(check) as pool:
+        first = _pid(pool)
+        with psycopg.connect(**realtime.connection_params(), autocommit=True) as other:
+            # Waits (up to 5 s) until the backend has exited.
+            other.execute("SELECT pg_terminate_backend(%s, 5000)", [first])
+        second = _pid(pool)
+        assert second != first
+        # The first (new), the dead one (found dead), its replacement (new).
+        assert check.checked == 3
+
+
 def test_with_zero_seconds_every_getconn_is_checked(transactional_db: None) -> None:
     check = RecentUseCheck(0.0)
     with _pool(check) as pool:
