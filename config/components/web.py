@@ -13,9 +13,9 @@ WEB_THREADS = integer("WEB_THREADS", WEB_DB_POOL_SIZE or 8, low=1)
 # (jobs.api.poll) before Django; false sends it through the general path.
 WEB_POLL_ROUTE = boolean("WEB_POLL_ROUTE", True)
 # A pooled connection used within this many seconds is handed out without the
-# pool's health-check round trip (SELECT 1) unless its socket shows the server closed it; one idle longer is checked first.
-# A connection the database closed meanwhile fails its query: the request gets
-# a 500/503 once and the pool replaces it. 0 checks every time (psycopg's default).
+# pool's health-check round trip (SELECT 1), unless its socket shows that the
+# server closed it meanwhile (then it is checked and replaced); one idle longer
+# is always checked first. 0 checks every time (psycopg's default).
 WEB_DB_CHECK_IDLE_SECONDS = number("WEB_DB_CHECK_IDLE_SECONDS", 5.0, low=0.0)
 # A web request's statement may run at most this long (0: no limit); a runaway
 # query ends (503 `statement_timeout`) instead of holding its locks and a pooled
