@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from bench import web as http
-from bench.common import Sizes, log, reset_queue, summary
-from bench.polling import ConnectionSampler, api_user
+from bench.common import Sizes, create_users, log, reset_queue, summary
+from bench.polling import ConnectionSampler
 
 USERS = 64
 ORGS = 16
@@ -33,12 +33,7 @@ end
 
 
 def _tokens() -> list[str]:
-    from jobs.models import Organization
-
-    orgs = [Organization.objects.get_or_create(slug=f"bench-adm-{i}",
-                                               defaults={"name": f"Bench {i}"})[0]
-            for i in range(ORGS)]
-    return [api_user(f"bench-adm-{i}", orgs[i % ORGS])[1] for i in range(USERS)]
+    return create_users(USERS, ORGS)
 
 
 def _post(server: http.Server, tokens: list[str], sz: Sizes) -> dict[str, Any]:

@@ -431,3 +431,16 @@ def log(message: str) -> None:
 
 def dump_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def create_users(users: int = 64, orgs: int = 16, prefix: str = "bench-adm") -> list[str]:
+    """API tokens of `users` users spread over `orgs` organizations (the creating
+    routes' clients: admission and routes), so per-user and per-organization
+    limits are exercised as a real crowd would."""
+    from bench.polling import api_user
+    from jobs.models import Organization
+
+    organizations = [Organization.objects.get_or_create(slug=f"{prefix}-{i}",
+                                                        defaults={"name": f"Bench {i}"})[0]
+                     for i in range(orgs)]
+    return [api_user(f"{prefix}-{i}", organizations[i % orgs])[1] for i in range(users)]

@@ -133,7 +133,8 @@ def _post(server: http.Server, name: str, path: str, tokens: list[str], body: st
 def run(sz: Sizes) -> dict[str, Any]:
     from django.conf import settings
 
-    from bench.admission import _tokens
+    from bench.admission import ORGS, USERS
+    from bench.common import create_users
     from bench.polling import finished_job
 
     reset_queue()
@@ -144,7 +145,7 @@ def run(sz: Sizes) -> dict[str, Any]:
 
     Membership.objects.get_or_create(user=user, organization=bench_org())
     reads = read_routes(org)
-    tokens = _tokens()
+    tokens = create_users(USERS, ORGS)  # the same crowd as the admission scenario
     create_body = '{"type": "diagnostic", "input": {"steps": 0}}'
     from reports.models import Document
 
@@ -160,7 +161,7 @@ def run(sz: Sizes) -> dict[str, Any]:
         if status != 200:
             raise RuntimeError(f"GET {path} answered {status} in the test client")
         queries[name] = n
-    queries["poll"] = 1  # the async fast path: one prepared statement (jobs.api.views.poll_sql)
+    queries["poll"] = 1  # the async fast path: one prepared statement (jobs.api.poll.poll_sql)
     queries["poll (general path)"] = queries.pop("poll (DRF path)")
 
     figures: dict[str, dict[str, Any]] = {}

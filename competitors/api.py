@@ -22,12 +22,13 @@ from competitors.models import (
     Output,
 )
 from jobs import selectors as job_selectors
+from jobs.api.fastserializers import FastModelSerializer
 from jobs.api.serializers import JobSerializer
 
 # --- serializers ----------------------------------------------------------------------
 
 
-class OptionSerializer(serializers.ModelSerializer):
+class OptionSerializer(FastModelSerializer):
     decision_id = serializers.UUIDField(read_only=True)
 
     class Meta:
@@ -38,7 +39,7 @@ class OptionSerializer(serializers.ModelSerializer):
                             "created_at", "updated_at"]
 
 
-class CompetitorProfileSerializer(serializers.ModelSerializer):
+class CompetitorProfileSerializer(FastModelSerializer):
     decision_id = serializers.UUIDField(read_only=True)
 
     class Meta:
@@ -51,7 +52,7 @@ class CompetitorProfileSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EvidenceItemSerializer(serializers.ModelSerializer):
+class EvidenceItemSerializer(FastModelSerializer):
     decision_id = serializers.UUIDField(read_only=True)
     market_research_id = serializers.UUIDField(read_only=True, allow_null=True)
 
@@ -63,7 +64,7 @@ class EvidenceItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MarketResearchSerializer(serializers.ModelSerializer):
+class MarketResearchSerializer(FastModelSerializer):
     decision_id = serializers.UUIDField(read_only=True)
     evidence_items = EvidenceItemSerializer(many=True, read_only=True)
 
@@ -74,7 +75,7 @@ class MarketResearchSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OutputSerializer(serializers.ModelSerializer):
+class OutputSerializer(FastModelSerializer):
     decision_id = serializers.UUIDField(read_only=True)
 
     class Meta:
@@ -84,7 +85,7 @@ class OutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DecisionSerializer(serializers.ModelSerializer):
+class DecisionSerializer(FastModelSerializer):
     organization_id = serializers.UUIDField(
         required=False, allow_null=True,
         help_text="Which of your organizations; defaults to your first one.",
@@ -99,7 +100,7 @@ class DecisionSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
-class DecisionDetailSerializer(serializers.ModelSerializer):
+class DecisionDetailSerializer(FastModelSerializer):
     organization_id = serializers.UUIDField(read_only=True)
     options = OptionSerializer(many=True, read_only=True)
     competitor_profiles = CompetitorProfileSerializer(many=True, read_only=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery
 from django.http import Http404
 
 from competitors.models import CompetitorProfile, Decision, Option, Output
@@ -16,9 +16,19 @@ def decisions_for_user(user: Any) -> QuerySet[Decision]:
     return Decision.objects.filter(
         organization__in=job_selectors.organizations_for_user(user)
     ).annotate(
-        option_count=Count("options", distinct=True),
-        competitor_count=Count("competitor_profiles", distinct=True),
+        # Counted per row by subqueries, not COUNT(DISTINCT) over a join of both
+        # relations (options x profiles rows per decision, and a GROUP BY that
+        # makes the page's total a second query).
+        option_count=_count(Option, "decision_id"),
+        competitor_count=_count(CompetitorProfile, "decision_id"),
     )
+
+
+def _count(model: Any, fk: str) -> Subquery:
+    # COUNT through Func: no GROUP BY, so a decision with none counts 0 (not NULL).
+    rows = model.objects.filter(**{fk: OuterRef("pk")}).order_by()
+    return Subquery(rows.annotate(n=Func(F("pk"), function="COUNT")).values("n"),
+                    output_field=IntegerField())
 
 
 def decision_for_user(user: Any, decision_id: Any) -> Decision:

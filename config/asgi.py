@@ -5,6 +5,7 @@ from inspect import iscoroutinefunction
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
 from django.urls import Resolver404, resolve
@@ -17,58 +18,45 @@ def _pool_web_connections() -> None:
 
     Django's psycopg pool hands each request a connection and takes it back
     at the end: the web threads (WEB_THREADS) share WEB_DB_POOL_SIZE
-    connections, opened once. WEB_DB_POOL_SIZE=0 keeps the settings as they
-    are (a persistent connection per thread, CONN_MAX_AGE).
+    connections, opened once. A connection used within WEB_DB_CHECK_IDLE_SECONDS
+    is handed out without the pool's health-check round trip
+    (config.webdb.base.RecentUseCheck). WEB_DB_POOL_SIZE=0 keeps the settings as
+    they are (a persistent connection per thread, CONN_MAX_AGE). The values are
+    settings (config/components/web.py).
     """
-    from django.conf import settings
+    from config.webdb.base import RecentUseCheck
 
-    raw = os.environ.get("WEB_DB_POOL_SIZE", "8")
-    try:
-        size = int(raw)
-    except ValueError:
-        from django.core.exceptions import ImproperlyConfigured
-
-        raise ImproperlyConfigured(f"WEB_DB_POOL_SIZE must be an integer, got {raw!r}") from None
+    size = settings.WEB_DB_POOL_SIZE
     db = settings.DATABASES["default"]
     if size <= 0 or db["ENGINE"] != "django.db.backends.postgresql":
         return
     db["CONN_MAX_AGE"] = 0  # the pool keeps the connections instead
-    db.setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": size, "timeout": 30}
-
-
-def _int_setting(name: str, default: int) -> int:
-    raw = os.environ.get(name, str(default))
-    try:
-        return int(raw)
-    except ValueError:
-        from django.core.exceptions import ImproperlyConfigured
-
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+    # Django's backend, whose pool takes the check below (config/webdb/base.py).
+    db["ENGINE"] = "config.webdb"
+    check = RecentUseCheck(settings.WEB_DB_CHECK_IDLE_SECONDS)
+    db.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2, "max_size": size, "timeout": 30,
+        "check": check.check, "reset": check.reset,
+    }
 
 
 def _web_statement_timeout() -> None:
     """A request's statement may run at most DB_WEB_STATEMENT_TIMEOUT_SECONDS
-    (0: no limit): a runaway query ends instead of holding its locks and a
-    connection of the pool. Web sessions only: a worker's job may run longer
-    statements, and is bounded by the idle-in-transaction limit and its type's
-    maximum duration instead."""
+    (0: no limit): a runaway query ends (503, jobs.api.errors) instead of holding
+    its locks and a connection of the pool. Web sessions only: a worker's job may
+    run longer statements, and is bounded by the idle-in-transaction limit and
+    its type's maximum duration instead."""
     from django.conf import settings
 
-    raw = os.environ.get("DB_WEB_STATEMENT_TIMEOUT_SECONDS", "30")
-    try:
-        ms = int(float(raw) * 1000)
-    except ValueError:
-        from django.core.exceptions import ImproperlyConfigured
-
-        raise ImproperlyConfigured(
-            f"DB_WEB_STATEMENT_TIMEOUT_SECONDS must be a number, got {raw!r}") from None
+    ms = int(settings.DB_WEB_STATEMENT_TIMEOUT_SECONDS * 1000)
     db = settings.DATABASES["default"]
-    if ms <= 0 or db["ENGINE"] != "django.db.backends.postgresql":
+    if ms <= 0 or db["ENGINE"] not in ("django.db.backends.postgresql", "config.webdb"):
         return
     options = db.setdefault("OPTIONS", {})
     options["options"] = f"{options.get('options', '')} -c statement_timeout={ms}".strip()
 
 
+# Before django.setup() (in get_asgi_application) creates the database connections.
 _pool_web_connections()
 _web_statement_timeout()
 # Every view Django runs synchronously (all of DRF) is served by Django's WSGI
@@ -78,11 +66,10 @@ _web_statement_timeout()
 # and hops to it and back for every sync middleware: 4-5 ms of CPU a request
 # here (bench/ANALYSIS.md, routes). Async views (the event streams) keep
 # Django's ASGI handler and the event loop.
-WEB_THREADS = _int_setting("WEB_THREADS", _int_setting("WEB_DB_POOL_SIZE", 8) or 8)
 django_application = get_asgi_application()
 threaded_application = WSGIMiddleware(
     get_wsgi_application(),  # type: ignore[arg-type]  # a WSGI app; its stub types differ
-    workers=max(1, WEB_THREADS))
+    workers=max(1, settings.WEB_THREADS))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -119,7 +106,7 @@ def _poll_route_headers() -> list[tuple[bytes, bytes]] | None:
     from django.middleware.clickjacking import XFrameOptionsMiddleware
     from django.middleware.security import SecurityMiddleware
 
-    if os.environ.get("WEB_POLL_ROUTE", "true").lower() in ("0", "false", "no"):
+    if not settings.WEB_POLL_ROUTE:
         return None
     if not set(settings.MIDDLEWARE) <= _KNOWN_MIDDLEWARE:
         return None
@@ -141,7 +128,7 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     Django's middleware run under ASGI through a thread per hook (about 4 ms of
     CPU per request on these machines), so `GET /api/jobs/{id}` from a token
     client, the request every open progress bar repeats, is answered here by
-    `jobs.api.views.poll_job` (one prepared query, DRF's serializer and
+    `jobs.api.poll.poll_job` (one prepared query, DRF's serializer and
     renderer) with the headers the middleware would add. Anything it does not
     answer (errors included) goes to Django unchanged: sync views to the WSGI
     handler on the thread pool, async views (event streams) to the ASGI one.
@@ -177,7 +164,7 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 async def _poll(scope: dict[str, Any]) -> tuple[int, dict[str, str], bytes] | None:
-    from jobs.api.views import poll_job
+    from jobs.api.poll import poll_job
 
     try:
         job_id = uuid.UUID(scope["path"][len(_POLL_PREFIX):])

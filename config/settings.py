@@ -13,3 +13,4 @@ from config.components.ops import *  # noqa: F403
 from config.components.realtime import *  # noqa: F403
 from config.components.api_docs import *  # noqa: F403
 from config.components.tasks import *  # noqa: F403
+from config.components.web import *  # noqa: F403

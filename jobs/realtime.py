@@ -158,6 +158,25 @@ def connection_params() -> dict[str, Any]:
     return params
 
 
+async def configure_connection(conn: Any) -> None:
+    """As Django's connections: UTC times, and JSON as text (decoded by the model
+    field or StreamEvent). Every async connection of our own goes through this:
+    the LISTEN connection and the pool below."""
+    conn.adapters.register_loader("jsonb", TextLoader)
+    await conn.execute("SELECT set_config('TimeZone', 'UTC', false)")
+
+
+def async_pool(*, min_size: int, max_size: int) -> Any:
+    """An async psycopg pool on the Django database (autocommit, configured as
+    above), not yet open: the poll route's and the event streams' (jobs.api.poll)."""
+    from psycopg_pool import AsyncConnectionPool
+
+    return AsyncConnectionPool(
+        kwargs={**connection_params(), "autocommit": True}, min_size=min_size,
+        max_size=max_size, configure=configure_connection, open=False,
+    )
+
+
 REPLAY_LIMIT = 500
 
 
@@ -315,9 +334,7 @@ class Hub:
                 continue
             try:
                 async with conn:
-                    # As the API's pool: UTC times, JSON as text (decoded by StreamEvent).
-                    conn.adapters.register_loader("jsonb", TextLoader)
-                    await conn.execute("SELECT set_config('TimeZone', 'UTC', false)")
+                    await configure_connection(conn)
                     await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     self.backend_pid = conn.info.backend_pid
                     self.connects += 1

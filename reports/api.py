@@ -19,7 +19,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs import lifecycle, registry, selectors
-from jobs.api.views import etag_for
+from jobs.api.fastserializers import FastModelSerializer
+from jobs.api.poll import etag_for
 from jobs.errors import InvalidTransition, UnknownJobType
 from reports import services
 from reports.models import AnalysisJob, Block, ContextItem, Document, Revision
@@ -28,13 +29,13 @@ from reports.selectors import document_for, documents_for
 # --- serializers -------------------------------------------------------------------
 
 
-class ContextItemSerializer(serializers.ModelSerializer):
+class ContextItemSerializer(FastModelSerializer):
     class Meta:
         model = ContextItem
         fields = ["id", "kind", "text"]
 
 
-class BlockSerializer(serializers.ModelSerializer):
+class BlockSerializer(FastModelSerializer):
     documentId = serializers.UUIDField(source="document_id", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 
@@ -44,7 +45,7 @@ class BlockSerializer(serializers.ModelSerializer):
         read_only_fields = ["id"]
 
 
-class DocumentSerializer(serializers.ModelSerializer):
+class DocumentSerializer(FastModelSerializer):
     useEvidence = serializers.BooleanField(source="use_evidence", required=False)
     useGoals = serializers.BooleanField(source="use_goals", required=False)
     useReviews = serializers.BooleanField(source="use_reviews", required=False)
@@ -60,7 +61,7 @@ class DocumentSerializer(serializers.ModelSerializer):
         read_only_fields = ["id"]
 
 
-class RevisionSerializer(serializers.ModelSerializer):
+class RevisionSerializer(FastModelSerializer):
     jobId = serializers.UUIDField(source="job_id", read_only=True)
     jobType = serializers.SerializerMethodField()
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)

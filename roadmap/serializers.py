@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from jobs.api.fastserializers import FastModelSerializer
 from roadmap.models import Priority, Project, RoadmapSuggestion
 
 
@@ -34,7 +35,7 @@ class GenerationStatsRow(serializers.Serializer):
     successful_runs = serializers.IntegerField()
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(FastModelSerializer):
     organization = serializers.UUIDField(
         source="organization_id", required=False,
         help_text="Default: your first organization",
@@ -47,7 +48,7 @@ class ProjectSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-class SuggestionSerializer(serializers.ModelSerializer):
+class SuggestionSerializer(FastModelSerializer):
     theme_name = serializers.CharField(source="theme.name", read_only=True)
     effective_priority = serializers.CharField(read_only=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from jobs.api.fastserializers import FastModelSerializer
 from themes.models import AuditEntry, Interview, Quote, Theme
 
 
@@ -65,13 +66,13 @@ class ThemeScanFailedSerializer(serializers.Serializer):
     job_id = serializers.UUIDField(required=False)
 
 
-class QuoteSerializer(serializers.ModelSerializer):
+class QuoteSerializer(FastModelSerializer):
     class Meta:
         model = Quote
         fields = ["id", "text"]
 
 
-class InterviewSerializer(serializers.ModelSerializer):
+class InterviewSerializer(FastModelSerializer):
     quotes = QuoteSerializer(many=True, read_only=True)
     organization = serializers.UUIDField(source="organization_id", read_only=True)
 
@@ -102,14 +103,14 @@ class InterviewCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class ThemeSerializer(serializers.ModelSerializer):
+class ThemeSerializer(FastModelSerializer):
     class Meta:
         model = Theme
         fields = ["id", "name", "slug", "description", "confidence_score", "occurrences",
                   "last_detected_at", "created_at", "updated_at"]
 
 
-class AuditEntrySerializer(serializers.ModelSerializer):
+class AuditEntrySerializer(FastModelSerializer):
     class Meta:
         model = AuditEntry
         fields = ["id", "job", "actor", "tool", "action", "entity", "entity_id", "before",

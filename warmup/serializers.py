@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
+from jobs.api.fastserializers import FastModelSerializer
 from warmup.models import Comparison
 
 # The seed's maxima per run: 50 comparisons 5 at a time; 30, 3 at a time.
@@ -115,7 +116,7 @@ class SeriesIn(serializers.Serializer):
         return attrs
 
 
-class ComparisonSerializer(serializers.ModelSerializer):
+class ComparisonSerializer(FastModelSerializer):
     termA = serializers.CharField(source="term_a", max_length=100)
     termB = serializers.CharField(source="term_b", max_length=100)
     seriesA = _series_field("series_a")

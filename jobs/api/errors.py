@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import psycopg.errors
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import DataError
+from django.db import DataError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import status
@@ -51,6 +52,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid value"
         return Response({"detail": f"Invalid input: {reason}.", "code": "invalid_value"},
                         status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, OperationalError) and isinstance(exc.__cause__,
+                                                         psycopg.errors.QueryCanceled):
+        # The web sessions' statement_timeout (DB_WEB_STATEMENT_TIMEOUT_SECONDS)
+        # ended a statement: the server is busy, not the client wrong.
+        set_rollback()
+        return Response({"detail": "The database took too long to answer; try again.",
+                         "code": "statement_timeout"},
+                        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": "1"})
     return drf_exception_handler(exc, context)
 
 

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from jobs import registry, selectors
+from jobs.api.fastserializers import FastModelSerializer
 from jobs.errors import UnknownJobType
 from jobs.models import Job, JobEvent
 
@@ -39,7 +40,7 @@ class JobCreatedSerializer(serializers.Serializer):
     poll_url = serializers.CharField()
 
 
-class JobSerializer(serializers.ModelSerializer):
+class JobSerializer(FastModelSerializer):
     organization_id = serializers.UUIDField(read_only=True)
     poll_interval_ms = serializers.SerializerMethodField()
     poll_url = serializers.SerializerMethodField()
@@ -85,7 +86,7 @@ class JobSerializer(serializers.ModelSerializer):
         return f"/api/jobs/{job.id}"
 
 
-class JobEventSerializer(serializers.ModelSerializer):
+class JobEventSerializer(FastModelSerializer):
     class Meta:
         model = JobEvent
         fields = ["id", "kind", "from_status", "to_status", "progress", "message", "created_at"]

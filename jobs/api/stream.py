@@ -29,7 +29,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from rest_framework.authtoken.models import Token
 
 from jobs import realtime, selectors
-from jobs.api.views import connection_pool, poll_sql
+from jobs.api.poll import connection_pool, poll_sql
 from jobs.models import FINAL_STATUSES, Job
 
 _STATUS_INDEX = [f.name for f in Job._meta.concrete_fields].index("status")

@@ -5,7 +5,6 @@ and leaves everything else to DRF."""
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 import pytest
@@ -15,25 +14,22 @@ from rest_framework.authtoken.models import Token
 def _import_asgi() -> Any:
     """config.asgi as a test imports it: without the server's change to the
     settings (its connection pool), which would apply to every later test of
-    the run. The environment is put back at once, so a server another test
+    the run. The setting is put back at once, so a server another test
     starts as a subprocess gets its usual settings."""
-    names = {"WEB_DB_POOL_SIZE": "0"}
-    saved = {k: os.environ.get(k) for k in names}
-    os.environ.update(names)
+    from django.conf import settings
+
+    saved = settings.WEB_DB_POOL_SIZE
+    settings.WEB_DB_POOL_SIZE = 0
     try:
         import config.asgi as module
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        settings.WEB_DB_POOL_SIZE = saved
     return module
 
 
 asgi = _import_asgi()
 from jobs import lifecycle  # noqa: E402
-from jobs.api import views  # noqa: E402
+from jobs.api import poll  # noqa: E402
 
 
 def _call(app: Any, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
@@ -63,7 +59,7 @@ def _call(app: Any, path: str, headers: dict[str, str]) -> tuple[int, dict[str, 
             await app(scope, receive, send)
         finally:
             done.set()
-            await views.close_connection_pool()
+            await poll.close_connection_pool()
         start = sent[0]
         body = b"".join(m.get("body", b"") for m in sent[1:])
         return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, body
@@ -72,7 +68,7 @@ def _call(app: Any, path: str, headers: dict[str, str]) -> tuple[int, dict[str, 
 
 
 def _fresh_pools(monkeypatch: Any) -> None:
-    monkeypatch.setattr(views, "_pools", {})
+    monkeypatch.setattr(poll, "_pools", {})
 
 
 @pytest.fixture
