@@ -204,6 +204,13 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: floa
     raise AssertionError(f"condition not met within {timeout} s")
 
 
+def create_diagnostic(org: Any, **input: Any) -> Job:
+    """A `diagnostic` job of `org` with `input` (job_create validates it)."""
+    from jobs import lifecycle
+
+    return lifecycle.job_create(job_type="diagnostic", input=input, organization=org)
+
+
 def job_status(job_id: Any) -> str:
     return Job.objects.values_list("status", flat=True).get(id=job_id)
 

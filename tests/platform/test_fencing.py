@@ -19,17 +19,11 @@ from django.utils import timezone
 from jobs import lifecycle, maintenance, registry, runlogs, runtime
 from jobs.errors import JobAbort
 from jobs.models import DiagnosticEffect, Job, JobEvent, JobStep, RunLog
+from tests.conftest import create_diagnostic as create
 from tests.conftest import drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-def create(org: Any, **input: Any) -> Job:
-    return lifecycle.job_create(
-        job_type="diagnostic",
-        input=lifecycle.job_validate_input(job_type="diagnostic", input=input),
-        organization=org,
-    )
 
 
 def queue_status(pid: int) -> str:

@@ -13,17 +13,11 @@ from django.utils import timezone
 from jobs import lifecycle, maintenance, registry
 from jobs.errors import AdmissionRefused
 from jobs.models import Job, JobStep
+from tests.conftest import create_diagnostic as create
 from tests.conftest import drain, job_status, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-def create(org: Any, **input: Any) -> Job:
-    return lifecycle.job_create(
-        job_type="diagnostic",
-        input=lifecycle.job_validate_input(job_type="diagnostic", input=input),
-        organization=org,
-    )
 
 
 def procrastinate_status(job: Job) -> str:

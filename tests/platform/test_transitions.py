@@ -10,16 +10,10 @@ from django.db import connection
 
 from jobs import jobsql, lifecycle
 from jobs.models import Job, JobEvent
+from tests.conftest import create_diagnostic as create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-def create(org: Any, **input: Any) -> Job:
-    return lifecycle.job_create(
-        job_type="diagnostic",
-        input=lifecycle.job_validate_input(job_type="diagnostic", input=input),
-        organization=org,
-    )
 
 
 def queue_row(pid: int) -> tuple[str, bool]:

@@ -12,17 +12,11 @@ from procrastinate.jobs import Status
 from jobs import lifecycle
 from jobs.models import DiagnosticEffect, Job, JobStep, WorkerIncident
 from ops import prometheus
+from tests.conftest import create_diagnostic as create
 from tests.conftest import job_status, wait_for, worker_app
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-def create(org: Any, **input: Any) -> Job:
-    return lifecycle.job_create(
-        job_type="diagnostic",
-        input=lifecycle.job_validate_input(job_type="diagnostic", input=input),
-        organization=org,
-    )
 
 
 def incidents(kind: str) -> int:
