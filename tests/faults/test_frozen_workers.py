@@ -64,11 +64,27 @@ def counts(ids: list[Any]) -> dict[str, int]:
         "jobs_with_effect": scalar(
             "SELECT count(DISTINCT job_id) FROM faults_effects WHERE job_id = ANY(%s::uuid[])",
             [ids]),
-        # An execution of a step that began after the step's result was stored.
+        # A completed step run again: an execution that began after the step's
+        # result was stored, by the attempt that stored it or a later one (these
+        # tests never retry, so `attempt` grows with the token). Such an attempt
+        # was current when it checked the step, after the store: its check
+        # should have returned the stored result.
         "steps_rerun": scalar(
             "SELECT count(*) FROM faults_step_runs r JOIN jobs_jobstep s"
             " ON s.job_id = r.job_id AND s.name = r.name"
-            " WHERE r.started_at > s.created_at AND r.job_id = ANY(%s::uuid[])", [ids]),
+            " WHERE r.started_at > s.created_at AND r.attempt >= s.attempt"
+            " AND r.job_id = ANY(%s::uuid[])", [ids]),
+        # A step whose first line ran after the store, by an attempt superseded
+        # before it: it passed its check (one statement that also proves the
+        # attempt current) before the rescue, then froze before the step's first
+        # line. No check can close that window (the process may stop between any
+        # check and the act); its result is refused when stored, and an effect
+        # inside a step is fenced only if it checks the token itself.
+        "late_zombie_steps": scalar(
+            "SELECT count(*) FROM faults_step_runs r JOIN jobs_jobstep s"
+            " ON s.job_id = r.job_id AND s.name = r.name"
+            " WHERE r.started_at > s.created_at AND r.attempt < s.attempt"
+            " AND r.job_id = ANY(%s::uuid[])", [ids]),
         "step_runs": scalar("SELECT count(*) FROM faults_step_runs WHERE job_id = ANY(%s::uuid[])",
                             [ids]),
         # The job's status and its current queue row's disagree.
@@ -158,7 +174,8 @@ def test_frozen_and_killed_workers_lose_nothing_and_duplicate_nothing(fault_work
         note=f"{freezes} freezes, {kills} kills; {rescued} rescues, {retried} jobs re-run; "
              f"rescue took at most {max(rescue_seconds):.2f} s (stalled threshold {STALLED} s); "
              f"{result['steps_rerun']} completed steps re-run of {result['step_runs']} step "
-             f"runs; {result['disagree']} jobs disagreeing with their queue row; "
+             f"runs ({result['late_zombie_steps']} begun late by a superseded attempt that "
+             f"passed its check before the freeze); {result['disagree']} jobs disagreeing with their queue row; "
              f"{alive}/3 workers alive; worker incidents {seen}",
     )
     assert result["completed"] == total, result
