@@ -175,7 +175,8 @@ def test_frozen_and_killed_workers_lose_nothing_and_duplicate_nothing(fault_work
              f"rescue took at most {max(rescue_seconds):.2f} s (stalled threshold {STALLED} s); "
              f"{result['steps_rerun']} completed steps re-run of {result['step_runs']} step "
              f"runs ({result['late_zombie_steps']} begun late by a superseded attempt that "
-             f"passed its check before the freeze); {result['disagree']} jobs disagreeing with their queue row; "
+             f"passed its check before the freeze); "
+             f"{result['disagree']} jobs disagreeing with their queue row; "
              f"{alive}/3 workers alive; worker incidents {seen}",
     )
     assert result["completed"] == total, result
