@@ -11,7 +11,7 @@ attempt that is not a retry the attempt itself asked for (the first run, a
 rescue, a staff or API retry) is deferred as a new Procrastinate row, and the
 `Job` records that row's id as `procrastinate_job_id`. Row ids come from a
 sequence, so the token only grows for the life of the job; an attempt whose
-token is no longer the job's changes nothing (see DESIGN.md, "Attempts are
+token is no longer the job's changes nothing (see the README, "Attempts are
 fenced").
 """
 

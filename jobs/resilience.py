@@ -8,10 +8,10 @@ on connection errors for up to RECONNECT_SECONDS, and its listener reconnects
 with back-off for as long as it runs. Installed by `jobs.apps` on the
 Procrastinate app's Django connector (`get_worker_connector`).
 
-A worker also never dies of a job it lost (see "Attempts are fenced" in
-DESIGN.md): a finish or retry of a queue row the platform has already handed
-to another attempt (Procrastinate refuses it: "Job was not found or not in
-doing status"), a deadlock or serialization failure on one job's row, an error
+A worker also never dies of a job it lost (see "Attempts are fenced" in the
+README's "How a job runs"): a finish or retry of a queue row the platform has
+already handed to another attempt (Procrastinate refuses it: "Job was not
+found or not in doing status"), a deadlock or serialization failure on one job's row, an error
 fetching a job, are logged, counted in `jobs_workerincident` (the Prometheus
 page's `plinth_worker_incidents_total`) and left to the fencing rules; the
 worker goes on fetching. A worker whose row was pruned as stalled while it was

@@ -3,7 +3,7 @@ attempt still running when its job is retried, a worker pruned while alive.
 
 A frozen process (SIGSTOP: a paused VM, a long GC or swap stall) is the case a
 SIGKILL does not cover: after its jobs were rescued, it resumes and carries on
-with them. The attempt fencing token (DESIGN.md, "Attempts are fenced") must
+with them. The attempt fencing token (the README, "Attempts are fenced") must
 make every one of its late writes change nothing: no job lost, no effect twice,
 no completed step run again, every job's status agreeing with its queue row,
 and the rescue never waiting behind the frozen process.

@@ -1,5 +1,5 @@
 """The attempt fencing token: a write by an attempt that is no longer the job's
-changes nothing, for every kind of write an attempt makes (DESIGN.md,
+changes nothing, for every kind of write an attempt makes (the README,
 "Attempts are fenced").
 
 Each test starts an attempt, moves the job on to another one (a rescue, or an
