@@ -10,13 +10,13 @@ Procrastinate app's Django connector (`get_worker_connector`).
 
 A worker also never dies of a job it lost (see "Attempts are fenced" in the
 README's "How a job runs"): a finish or retry of a queue row the platform has
-already handed to another attempt (Procrastinate refuses it: "Job was not
-found or not in doing status"), a deadlock or serialization failure on one job's row, an error
-fetching a job, are logged, counted in `jobs_workerincident` (the Prometheus
-page's `plinth_worker_incidents_total`) and left to the fencing rules; the
-worker goes on fetching. A worker whose row was pruned as stalled while it was
-alive (frozen, then resumed) registers again under its own id at its next
-heartbeat or fetch.
+already handed to another attempt (Procrastinate refuses it: "Job was not found
+or not in doing status"), a deadlock or serialization failure on one job's row,
+an error fetching a job, are logged, counted in `jobs_workerincident` (the
+Prometheus page's `plinth_worker_incidents_total`) and left to the fencing
+rules; the worker goes on fetching. A worker whose row was pruned as stalled
+while it was alive (frozen, then resumed) registers again under its own id at
+its next heartbeat or fetch.
 """
 
 from __future__ import annotations
