@@ -75,3 +75,15 @@ def test_a_datetime_renders_as_drf_in_another_zone(org: Any, user: Any, settings
         plain = serializers.ModelSerializer.to_representation(JobSerializer(), job)
     assert fast == plain
     assert fast["created_at"][-6:] in ("+01:00", "+02:00")
+
+
+def test_fields_built_once_per_class_are_drfs_fields_and_each_instance_its_own() -> None:
+    for cls in _subclasses():
+        cached_first = cls().get_fields()
+        drf = serializers.ModelSerializer.get_fields(cls())  # DRF building them anew
+        cached = cls().get_fields()
+        assert repr(cached) == repr(drf), cls.__name__
+        assert list(cached) == list(drf), cls.__name__
+        for name, field in cached.items():
+            assert field is not cached_first[name], (cls.__name__, name)
+            assert type(field) is type(drf[name]), (cls.__name__, name)
