@@ -18,6 +18,11 @@ async task on a cancel request or at shutdown, and a supervisor cancels the
 handler's task when the type's maximum duration is up (it checks the abort
 conditions at the latest every `ABORT_CHECK_SECONDS`, and at the deadline),
 so a cancel lands in the middle of a 60 s LLM call instead of after it.
+
+An async handler's LLM calls leave their generation logs with the job
+(`llm.LogSink`): each is written in one INSERT at the start of the job's next
+trip to the pool (a step's result, progress, its completion), not in a trip of
+its own.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from procrastinate import exceptions as pexc
 from procrastinate.contrib.django.db_cleanup import close_db_connections
 
 from jobs import aio, lifecycle, registry, runtime
+from jobs.ai import llm
 from jobs.errors import JobAbort, UnknownJobType
 from jobs.models import Job
 
@@ -56,16 +62,51 @@ class AsyncJobContext(runtime.JobContext):
             return {"chars": len(text)}
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.llm_logs = llm.LogSink()
+
+    async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`fn` on the worker's database pool, after the job's pending generation logs."""
+        logs = self.llm_logs.take()
+        if not logs:
+            return await aio.db(fn, *args, **kwargs)
+        written: list[bool] = []
+        try:
+            return await aio.db(self._after_logs, logs, written, fn, args, kwargs)
+        finally:
+            if not written:  # they go with the next write
+                self.llm_logs.put_back(logs)
+
+    def _after_logs(self, logs: list[Any], written: list[bool], fn: Callable[..., T],
+                    args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        try:
+            llm.write_logs(logs)
+            written.append(True)
+        except Exception:  # the job's own write comes first
+            logger.warning("job %s: generation logs not written yet", self.job_id, exc_info=True)
+        return fn(*args, **kwargs)
+
+    async def write_pending_logs(self) -> None:
+        """The generation logs still pending when the attempt ends; no more are taken."""
+        self.llm_logs.closed = True
+        logs = self.llm_logs.take()
+        if logs:
+            try:
+                await aio.db(llm.write_logs, logs)
+            except Exception:
+                logger.exception("job %s: %d generation logs lost", self.job_id, len(logs))
+
     async def progress(self, percent: int, message: str | None = None) -> None:  # type: ignore[override]
         """Report progress; raises JobAbort when the job was cancelled or lost."""
-        await aio.db(runtime.JobContext.progress, self, percent, message)
+        await self.db(runtime.JobContext.progress, self, percent, message)
 
     async def step(  # type: ignore[override]
         self, name: str, fn: Callable[[], Any]
     ) -> Any:
         """Run `fn` (sync or async) once per job; a retry gets the stored result."""
         self._raise_if_aborted()
-        found, stored = await aio.db(self._step_lookup, name)
+        found, stored = await self.db(self._step_lookup, name)
         if found:
             return stored
         started = time.monotonic()
@@ -73,7 +114,7 @@ class AsyncJobContext(runtime.JobContext):
         if inspect.isawaitable(result):
             result = await result
         duration_ms = int((time.monotonic() - started) * 1000)
-        return await aio.db(self._step_store, name, result, duration_ms)
+        return await self.db(self._step_store, name, result, duration_ms)
 
     async def check_abort(self) -> None:  # type: ignore[override]
         """Raise JobAbort if the job must stop (and let other jobs run meanwhile)."""
@@ -81,7 +122,7 @@ class AsyncJobContext(runtime.JobContext):
         self._raise_if_aborted()
 
     async def is_current(self) -> bool:  # type: ignore[override]
-        return await aio.db(runtime.JobContext.is_current, self)
+        return await self.db(runtime.JobContext.is_current, self)
 
     def partial_writer(self, *, interval: float | None = None) -> PartialWriter:
         """An `on_text` sink for a streamed LLM call: the job's `partial_output`
@@ -122,7 +163,7 @@ class PartialWriter:
         if len(text) == self.written:
             return
         self._last = time.monotonic()
-        job = await aio.db(
+        job = await self.ctx.db(
             lifecycle.job_partial_output, self.ctx.job_id, attempt=self.ctx.attempt,
             token=self.ctx.token, text=text,
         )
@@ -174,23 +215,27 @@ async def _run_async(
     pctx: ProcrastinateContext | None,
 ) -> Mapping[str, Any] | None:
     ctx = AsyncJobContext(job, job_type, pctx)
-    task = asyncio.ensure_future(handler(ctx))
+    with llm.collect_logs(ctx.llm_logs):  # the handler's task copies this context
+        task = asyncio.ensure_future(handler(ctx))
     try:
-        output = await _supervise(ctx, task)
-    except JobAbort:
-        await aio.db(runtime._on_abort, ctx)
-        raise pexc.JobAborted(ctx.abort_reason or "aborted") from None
-    except asyncio.CancelledError:
-        # Procrastinate cancelled this job's task: an abort request or a shutdown.
-        await _stop(task)
-        if not ctx.should_abort():
-            ctx._abort_reason = "shutdown"
-        await aio.db(runtime._on_abort, ctx)
-        raise pexc.JobAborted(ctx.abort_reason or "aborted") from None
-    except Exception as exc:
-        await aio.db(runtime._on_error_reconnecting, ctx, exc)
-        raise
-    return await aio.db(runtime.finish, ctx, output)
+        try:
+            output = await _supervise(ctx, task)
+        except JobAbort:
+            await ctx.db(runtime._on_abort, ctx)
+            raise pexc.JobAborted(ctx.abort_reason or "aborted") from None
+        except asyncio.CancelledError:
+            # Procrastinate cancelled this job's task: an abort request or a shutdown.
+            await _stop(task)
+            if not ctx.should_abort():
+                ctx._abort_reason = "shutdown"
+            await ctx.db(runtime._on_abort, ctx)
+            raise pexc.JobAborted(ctx.abort_reason or "aborted") from None
+        except Exception as exc:
+            await ctx.db(runtime._on_error_reconnecting, ctx, exc)
+            raise
+        return await ctx.db(runtime.finish, ctx, output)
+    finally:
+        await ctx.write_pending_logs()
 
 
 async def _supervise(ctx: AsyncJobContext, task: asyncio.Future[Any]) -> Any:

@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import inspect
 import json
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ParamSpec
 
@@ -410,7 +411,11 @@ async def acomplete(
         call.log.success = True
     finally:
         used = call.ended()
-        await aio.db(_finish_log, call.log, call.name, call.reserved, used, call.tpm)
+        sink = _log_sink.get()
+        if sink is not None and not sink.closed and not call.reserved:
+            sink.logs.append(call.log)  # written with the job's next write
+        else:
+            await aio.db(_finish_log, call.log, call.name, call.reserved, used, call.tpm)
     return call.completion(data)
 
 
@@ -425,6 +430,51 @@ def _finish_log(log: GenerationLog, name: str, reserved: int, used: int, tpm: fl
     log.save()
     if reserved:
         ratelimit.settle_tokens(name, reserved=reserved, actual=used, per_minute=tpm)
+
+
+class LogSink:
+    """The generation logs of an async job's calls, written with the job's next write.
+
+    An async handler's call would otherwise cost a trip to the worker's database
+    pool of its own after the answer, just before the handler's next write (a
+    step's result, progress, its completion) costs another. Under
+    `collect_logs(sink)`, `acomplete` leaves its log here instead (unless it
+    must settle a tokens-per-minute reservation, which other callers wait on),
+    and the job's runtime writes the sink's logs, in one INSERT, at the start
+    of that next trip (jobs/aruntime.py), and whatever is left when the attempt
+    ends. A worker killed between the answer and that write loses the log row.
+    """
+
+    def __init__(self) -> None:
+        self.logs: list[GenerationLog] = []
+        self.closed = False
+
+    def take(self) -> list[GenerationLog]:
+        logs, self.logs = self.logs, []
+        return logs
+
+    def put_back(self, logs: list[GenerationLog]) -> None:
+        self.logs[:0] = logs
+
+
+_log_sink: contextvars.ContextVar[LogSink | None] = contextvars.ContextVar(
+    "llm_log_sink", default=None)
+
+
+@contextlib.contextmanager
+def collect_logs(sink: LogSink) -> Iterator[LogSink]:
+    """Calls made in this context (and tasks it creates) leave their logs in `sink`."""
+    token = _log_sink.set(sink)
+    try:
+        yield sink
+    finally:
+        _log_sink.reset(token)
+
+
+def write_logs(logs: list[GenerationLog]) -> None:
+    """Deferred generation logs, in one INSERT (sync: on a database pool thread)."""
+    if logs:
+        GenerationLog.objects.bulk_create(logs)
 
 
 async def astream(**kwargs: Any) -> AsyncIterator[str]:

@@ -61,8 +61,11 @@ def _max_wait(max_wait: float | None) -> float:
 
 # One statement reserves `cost` seconds of the budget when the caller's slot is
 # at most `max_wait` away; it returns the wait until that slot, or no row.
+# Its commit does not wait for the WAL flush (`synchronous_commit` off for this
+# one transaction): every call of a provider updates this one row, and a
+# reservation lost in a database crash only hands its slot out again.
 _RESERVE = (
-    "INSERT INTO ai_ratelimitbucket AS b (key, next_slot_at, updated_at) "
+    "WITH r AS (INSERT INTO ai_ratelimitbucket AS b (key, next_slot_at, updated_at) "
     "VALUES (%(key)s, clock_timestamp() + make_interval(secs => %(cost)s), clock_timestamp()) "
     "ON CONFLICT (key) DO UPDATE SET "
     "  next_slot_at = GREATEST(b.next_slot_at, clock_timestamp()) "
@@ -71,8 +74,10 @@ _RESERVE = (
     "WHERE GREATEST(b.next_slot_at, clock_timestamp()) "
     "      + make_interval(secs => %(cost)s - %(burst)s) "
     "      <= clock_timestamp() + make_interval(secs => %(max_wait)s) "
-    "RETURNING EXTRACT(EPOCH FROM (b.next_slot_at - make_interval(secs => %(burst)s) "
-    "                              - clock_timestamp()))::float8"
+    "RETURNING b.next_slot_at) "
+    "SELECT EXTRACT(EPOCH FROM (r.next_slot_at - make_interval(secs => %(burst)s) "
+    "                           - clock_timestamp()))::float8, "
+    "set_config('synchronous_commit', 'off', true) FROM r"
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from jobs import lifecycle
@@ -59,3 +61,50 @@ def test_without_llm_calls_the_output_is_unchanged(org, clean_queue):
 
     job.refresh_from_db()
     assert job.output == {"steps": 1, "attempt": 1}
+
+
+def test_an_async_jobs_logs_are_written_when_it_fails_after_its_calls(org, clean_queue,
+                                                                      fake_openai):
+    # The calls' logs wait for the job's next write: here its failure.
+    job = create(org, steps=0, llm_calls=2, fail="permanent", runtime="async")
+
+    drain()
+
+    job.refresh_from_db()
+    assert job.status == "failed", job.status
+    logs = GenerationLog.objects.filter(job_id=job.id, purpose="diagnostic")
+    assert [log.success for log in logs] == [True, True]
+
+
+def test_an_async_handlers_log_is_written_with_the_jobs_next_write(org, clean_queue,
+                                                                   fake_openai, settings):
+    from django.db import connection
+
+    from jobs import aio, aruntime, registry
+    from jobs.ai import llm
+
+    job = create(org, steps=0)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE procrastinate_jobs SET status = 'doing' WHERE id = %s",
+                       [job.procrastinate_job_id])
+    started = lifecycle.job_start(job.id, job.procrastinate_job_id)
+    ctx = aruntime.AsyncJobContext(started, registry.get("diagnostic"), None)
+
+    def logged() -> int:
+        return GenerationLog.objects.filter(job_id=job.id).count()
+
+    async def attempt() -> list[int]:
+        seen = []
+        with llm.collect_logs(ctx.llm_logs):
+            await llm.acomplete(prompt="one", purpose="deferred", job=ctx.job)
+            seen.append(await aio.db(logged))
+            await ctx.progress(10, "after the call")
+            seen.append(await aio.db(logged))
+            # A call that settles a tokens-per-minute reservation writes at once.
+            settings.LLM_TOKENS_PER_MINUTE = {"openai": 1_000_000}
+            await llm.acomplete(prompt="two", purpose="settled", job=ctx.job)
+            seen.append(await aio.db(logged))
+        return seen
+
+    assert asyncio.run(attempt()) == [0, 1, 2]
+    assert Job.objects.get(id=job.id).progress == 10
