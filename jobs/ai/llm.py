@@ -41,6 +41,8 @@ from typing import Any, ParamSpec
 
 import jsonschema
 from django.conf import settings
+from django.db import connection
+from django.utils import timezone
 
 from jobs import tracing
 from jobs.ai import offline as offline_provider
@@ -413,6 +415,7 @@ async def acomplete(
         used = call.ended()
         sink = _log_sink.get()
         if sink is not None and not sink.closed and not call.reserved:
+            call.log.created_at = timezone.now()  # when the call ended, not when written
             sink.logs.append(call.log)  # written with the job's next write
         else:
             await aio.db(_finish_log, call.log, call.name, call.reserved, used, call.tpm)
@@ -472,9 +475,31 @@ def collect_logs(sink: LogSink) -> Iterator[LogSink]:
 
 
 def write_logs(logs: list[GenerationLog]) -> None:
-    """Deferred generation logs, in one INSERT (sync: on a database pool thread)."""
-    if logs:
-        GenerationLog.objects.bulk_create(logs)
+    """Deferred generation logs in one statement (sync: on a database pool thread).
+
+    One INSERT in autocommit (`bulk_create` would add a BEGIN and a COMMIT round
+    trip), committed without waiting for its WAL flush: the job's write that
+    follows in the same trip (its completion or failure: durable commits)
+    flushes the WAL past it, and otherwise the WAL writer does within a moment.
+    """
+    if not logs:
+        return
+    fields = [f for f in GenerationLog._meta.concrete_fields if not f.primary_key]
+    now = timezone.now()
+    params: list[Any] = []
+    for log in logs:
+        if log.created_at is None:
+            log.created_at = now
+        params += [f.get_db_prep_save(getattr(log, f.attname), connection) for f in fields]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH ins AS (INSERT INTO {GenerationLog._meta.db_table} ({columns}) "
+            f"VALUES {', '.join([row] * len(logs))}) "
+            "SELECT set_config('synchronous_commit', 'off', true)",
+            params,
+        )
 
 
 async def astream(**kwargs: Any) -> AsyncIterator[str]:

@@ -22,11 +22,12 @@ def create(org: Organization, **input: object) -> Job:
     )
 
 
+@pytest.mark.parametrize("runtime", ["sync", "async"])
 @pytest.mark.parametrize("stream", [False, True])
 def test_the_probe_makes_n_calls_through_the_configured_client(org, clean_queue, fake_openai,
-                                                               stream):
+                                                               stream, runtime):
     fake_openai.reply = "All systems nominal."
-    job = create(org, steps=0, llm_calls=3, llm_stream=stream)
+    job = create(org, steps=0, llm_calls=3, llm_stream=stream, runtime=runtime)
 
     drain()
 
@@ -40,6 +41,10 @@ def test_the_probe_makes_n_calls_through_the_configured_client(org, clean_queue,
     assert str(job.id) in calls[0].json()["messages"][-1]["content"]
     logs = GenerationLog.objects.filter(job_id=job.id, purpose="diagnostic", success=True)
     assert logs.count() == 3
+    for log in logs:
+        assert log.provider == "openai" and log.model and log.limiter_key == "llm:openai"
+        assert log.prompt_tokens > 0 and log.completion_tokens > 0 and not log.error
+        assert job.started_at <= log.created_at <= job.completed_at
 
 
 def test_a_429_from_the_probe_retries_the_job_after_retry_after(org, clean_queue, fake_anthropic):
