@@ -17,6 +17,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from procrastinate.contrib.django import app as procrastinate_app
+from procrastinate.periodic import PeriodicRegistry
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -110,8 +111,19 @@ def api(user: Any) -> APIClient:
 
 
 def worker_app() -> Any:
-    return procrastinate_app.with_connector(
+    """The project's app on a worker connector, without its schedules.
+
+    A worker also runs Procrastinate's periodic deferrer, which defers any tick
+    of the last 10 minutes: a test run shortly after one of the product's
+    schedules (the AI warmup on Sundays at 03:00 UTC, the nightly forecasts at
+    02:00, the hourly prune) found that tick's job beside its own. Tests of
+    the schedules defer their ticks themselves (PeriodicDeferrer), and the
+    fault suite's worker processes run them for real.
+    """
+    app = procrastinate_app.with_connector(
         procrastinate_app.connector.get_worker_connector())  # type: ignore[attr-defined]
+    app.periodic_registry = PeriodicRegistry()
+    return app
 
 
 def drain(*, concurrency: int = 1, queues: list[str] | None = None) -> None:
@@ -147,9 +159,7 @@ class BackgroundWorker:
         asyncio.set_event_loop(self._loop)
 
         async def main() -> None:
-            app = procrastinate_app.with_connector(
-                procrastinate_app.connector.get_worker_connector()  # type: ignore[attr-defined]
-            )
+            app = worker_app()
             async with app.open_async():
                 self._task = asyncio.current_task()
                 self._ready.set()
