@@ -110,11 +110,18 @@ def test_cancel_a_running_job_from_the_modal(page, decision, site, settings, bac
     job = Job.objects.get(type="competitor_analysis")
     assert job.status == "running"
 
+    # Every text the message shows from here on: an async handler stops within
+    # the worker's abort poll, so "Cancelling" may be on screen for a moment only.
+    page.evaluate("""() => {
+        const el = document.querySelector('#job-modal .message');
+        window.shownMessages = [];
+        new MutationObserver(() => window.shownMessages.push(el.textContent))
+            .observe(el, {childList: true, characterData: true, subtree: true});
+    }""")
     page.click("#job-modal button.cancel")
 
-    assert page.locator("#job-modal .message").inner_text() == (
-        "Cancelling: the job stops at its next step.")
     toast = page.wait_for_selector(".toast:has-text('Competitor analysis cancelled')")
+    assert "Cancelling: the job stops at its next step." in page.evaluate("window.shownMessages")
     assert "The job was cancelled." in toast.inner_text()
     # Cancelled is not a success: its own class and icon, never the check mark.
     assert "toast-cancelled" in toast.get_attribute("class")
