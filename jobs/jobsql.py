@@ -43,6 +43,12 @@ T = TypeVar("T")
 
 _JSON_COLUMNS = {"input", "output"}
 
+# In a statement run in autocommit: its transaction commits without waiting for
+# the WAL flush (`synchronous_commit` off for that one transaction). For writes
+# whose loss in a database crash costs nothing lasting (progress, partial
+# output, a rate-limit reservation, a log row followed by a durable write).
+COMMIT_WITHOUT_FLUSH = "set_config('synchronous_commit', 'off', true)"
+
 
 @dataclass(frozen=True)
 class Transition:
@@ -145,7 +151,7 @@ def _transition_sql(
         + _EVENT_CTE.format(source="upd")
         + " SELECT upd.*, ev.id, "
         + _NOTIFY.format(source="upd")
-        + (", set_config('synchronous_commit', 'off', true)" if async_commit else "")
+        + (f", {COMMIT_WITHOUT_FLUSH}" if async_commit else "")
         + " FROM upd, ev"
     )
 

@@ -49,6 +49,7 @@ from jobs.ai import offline as offline_provider
 from jobs.ai import providers, ratelimit
 from jobs.ai.models import GenerationLog
 from jobs.errors import JobError, ParseError, PermanentJobError, RateLimitedError
+from jobs.jobsql import COMMIT_WITHOUT_FLUSH
 from jobs.models import ErrorKind, Job
 
 PROVIDERS = ("openai", "anthropic", "offline")
@@ -484,22 +485,27 @@ def write_logs(logs: list[GenerationLog]) -> None:
     """
     if not logs:
         return
-    fields = [f for f in GenerationLog._meta.concrete_fields if not f.primary_key]
+    fields = _LOG_FIELDS
     now = timezone.now()
     params: list[Any] = []
     for log in logs:
         if log.created_at is None:
             log.created_at = now
         params += [f.get_db_prep_save(getattr(log, f.attname), connection) for f in fields]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH ins AS (INSERT INTO {GenerationLog._meta.db_table} ({columns}) "
-            f"VALUES {', '.join([row] * len(logs))}) "
-            "SELECT set_config('synchronous_commit', 'off', true)",
-            params,
-        )
+        cursor.execute(_insert_logs_sql(len(logs)), params)
+
+
+_LOG_FIELDS = [f for f in GenerationLog._meta.concrete_fields if not f.primary_key]
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_logs_sql(rows: int) -> str:
+    """The INSERT of `rows` generation logs (built once per row count)."""
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in _LOG_FIELDS)
+    row = "(" + ", ".join(["%s"] * len(_LOG_FIELDS)) + ")"
+    return (f"WITH ins AS (INSERT INTO {GenerationLog._meta.db_table} ({columns}) "
+            f"VALUES {', '.join([row] * rows)}) SELECT {COMMIT_WITHOUT_FLUSH}")
 
 
 async def astream(**kwargs: Any) -> AsyncIterator[str]:

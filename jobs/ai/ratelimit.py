@@ -42,6 +42,7 @@ from django.conf import settings
 from django.db import connection
 
 from jobs.errors import RateLimitedError
+from jobs.jobsql import COMMIT_WITHOUT_FLUSH
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ _RESERVE = (
     "RETURNING b.next_slot_at) "
     "SELECT EXTRACT(EPOCH FROM (r.next_slot_at - make_interval(secs => %(burst)s) "
     "                           - clock_timestamp()))::float8, "
-    "set_config('synchronous_commit', 'off', true) FROM r"
+    f"{COMMIT_WITHOUT_FLUSH} FROM r"
 )
 
 
